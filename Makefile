@@ -1,0 +1,70 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+UV_VERSION := 0.13.9
+# The test suite's services; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/community
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint typecheck checks pytest services browser translations messages bench clean
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --quiet
+	@touch $@
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	@DJANGO_DEBUG=true $(BIN)/python manage.py compiletranslations
+
+# Embedded default unless DATABASE_URL / REDIS_URL are set: SQLite, tasks in-process,
+# e-mail printed to the console.
+run: export DJANGO_DEBUG ?= true
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: export DATABASE_URL = $(TEST_DATABASE_URL)
+test: export REDIS_URL = $(TEST_REDIS_URL)
+test: install services browser lint typecheck checks pytest
+
+services: $(STAMP)
+	$(BIN)/python scripts/ensure_services.py
+
+# Browser tests drive the system Chromium; install it where it is missing (Debian).
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || { echo "Install Chromium (Debian: apt-get install chromium)"; exit 1; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	DJANGO_DEBUG=true $(BIN)/mypy .
+
+checks: $(STAMP)
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=community.example.com \
+	  DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+	DJANGO_DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# Developer tools: refresh the zh-Hans catalogue after changing strings; run the benchmarks.
+messages: $(STAMP)
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --no-location --ignore=.venv --ignore=bench --ignore=tests
+
+bench: export DATABASE_URL = $(TEST_DATABASE_URL)
+bench: install services
+	$(BIN)/python bench/directory.py
+
+clean:
+	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache

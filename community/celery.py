@@ -1,0 +1,23 @@
+"""The Celery app and its beat schedule (in code).
+
+With REDIS_URL unset (the embedded default) tasks run in the calling process
+(CELERY_TASK_ALWAYS_EAGER), so a newcomer needs no broker.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
+
+app = Celery("community")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "sync-community-phases": {
+        "task": "members.tasks.sync_community_phases",
+        "schedule": crontab(minute=17),
+    },
+}

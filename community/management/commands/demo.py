@@ -1,0 +1,334 @@
+"""Load the demo: a community of ~60 members with realistic profiles in Chinese and English,
+an organiser and a moderator, plus a small second community still in the seed phase.
+
+Idempotent: running it again changes nothing (people are found by e-mail, profiles are set to
+the same values). Prints the accounts to sign in with.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from members import services
+from members.models import Community, Membership, Tag, User
+
+PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
+ORGANISER = "organiser@demo.example"
+MODERATOR = "moderator@demo.example"
+MEMBER = "member@demo.example"
+
+SKILLS = [
+    "渠道资源整合",
+    "策划",
+    "文案",
+    "交互设计",
+    "结构化思维",
+    "数据分析",
+    "用户研究",
+    "Growth marketing",
+    "Product management",
+    "SQL",
+    "Community operations",
+    "Copywriting",
+    "Interaction design",
+    "Brand strategy",
+    "Sales",
+    "Python",
+]
+NEEDS = [
+    "跨行业信息",
+    "解决工作问题",
+    "热点",
+    "产品/运营技巧",
+    "指导",
+    "求职",
+    "招聘",
+    "Cross-industry information",
+    "Hiring",
+    "Job seeking",
+    "Mentoring",
+]
+HOBBIES = ["跑步", "摄影", "桌游", "咖啡", "读书", "徒步", "Climbing", "Cooking", "Jazz", "Chess"]
+CITIES = ["上海", "北京", "深圳", "杭州", "成都", "广州", "Singapore", "London", "Hong Kong"]
+INDUSTRIES = ["互联网", "电商", "教育", "金融", "医疗健康", "SaaS", "Gaming", "Consumer goods"]
+
+ZH_PEOPLE = [
+    ("王晓雯", "xiaowen"),
+    ("李泽宇", "zeyu_li"),
+    ("张思远", "siyuan"),
+    ("刘佳怡", "jiayi"),
+    ("陈浩然", "haoran"),
+    ("杨梦琪", "mengqi"),
+    ("赵一鸣", "yiming"),
+    ("黄诗涵", "shihan"),
+    ("周子轩", "zixuan"),
+    ("吴欣怡", "xinyi_wu"),
+    ("徐俊杰", "junjie"),
+    ("孙雨桐", "yutong"),
+    ("胡文博", "wenbo"),
+    ("朱可欣", "kexin"),
+    ("高明轩", "mingxuan"),
+    ("林晓峰", "xiaofeng"),
+    ("何雅婷", "yating"),
+    ("郭子豪", "zihao"),
+    ("马若曦", "ruoxi"),
+    ("罗嘉乐", "jiale"),
+    ("梁静怡", "jingyi"),
+    ("宋宇航", "yuhang"),
+    ("郑晨曦", "chenxi"),
+    ("谢天宇", "tianyu"),
+    ("韩梓萱", "zixuan_han"),
+    ("唐一凡", "yifan"),
+    ("冯博文", "bowen"),
+    ("曹颖", "ying_cao"),
+    ("彭浩宇", "haoyu"),
+    ("曾雨萱", "yuxuan"),
+    ("肖凯", "kai_xiao"),
+    ("田甜", "tiantian"),
+    ("董立新", "lixin"),
+    ("袁欣然", "xinran"),
+    ("邓子涵", "zihan"),
+    ("许诺", "nuo_xu"),
+]
+EN_PEOPLE = [
+    ("Alice Chen", "alicec"),
+    ("Ben Carter", "benc"),
+    ("Chloe Martin", "chloem"),
+    ("Daniel Okafor", "danielo"),
+    ("Emma Schmidt", "emmas"),
+    ("Farid Haddad", "faridh"),
+    ("Grace Lim", "gracel"),
+    ("Hugo Rossi", "hugor"),
+    ("Isabel Costa", "isabelc"),
+    ("Jack Turner", "jackt"),
+    ("Kavya Rao", "kavyar"),
+    ("Liam Walsh", "liamw"),
+    ("Maya Patel", "mayap"),
+    ("Noah Becker", "noahb"),
+    ("Olivia Brown", "oliviab"),
+    ("Priya Nair", "priyan"),
+    ("Quentin Moreau", "quentinm"),
+    ("Rosa Alvarez", "rosaa"),
+    ("Sam Taylor", "samt"),
+    ("Tom Fischer", "tomf"),
+    ("Uma Sato", "umas"),
+    ("Victor Lee", "victorl"),
+]
+ZH_COMPANIES = ["星河科技", "蓝鲸互动", "青禾教育", "远山资本", "云栖电商", "知行医疗", "拾光文化"]
+EN_COMPANIES = ["Northwind Labs", "Bluefin Analytics", "Cedar & Co", "Harbor Games", "Lumen Health"]
+ZH_TITLES = [
+    "产品经理",
+    "运营总监",
+    "内容策划",
+    "交互设计师",
+    "数据分析师",
+    "增长负责人",
+    "品牌经理",
+]
+EN_TITLES = ["Product manager", "Head of growth", "UX designer", "Data analyst", "Brand lead"]
+ZH_PATHS = [
+    "从新媒体编辑做起，转做用户运营，现在负责社区增长。",
+    "设计专业毕业，先做视觉，后转交互，带过五人设计团队。",
+    "在咨询公司做了三年行业研究，之后加入创业公司做产品。",
+    "从销售转产品，擅长把一线客户的声音变成需求文档。",
+]
+EN_PATHS = [
+    "Started in customer support, moved into product, now leads a small platform team.",
+    "Agency copywriter turned brand strategist; runs workshops on positioning.",
+    "Data analyst for four years, then growth; likes experiments with clear metrics.",
+]
+
+
+def _account(email: str, username: str, hashed: str, *, staff: bool = False) -> User:
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create(username=username, email=email, password=hashed)
+    if staff and not user.is_staff:
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"primary": True, "verified": True}
+    )
+    return user
+
+
+def _ensure_tags(community: Community) -> None:
+    for kind, names in (
+        (Tag.Kind.SKILL, SKILLS),
+        (Tag.Kind.NEED, NEEDS),
+        (Tag.Kind.HOBBY, HOBBIES),
+    ):
+        existing = set(
+            Tag.objects.filter(community=community, kind=kind).values_list("name", flat=True)
+        )
+        Tag.objects.bulk_create(
+            Tag(community=community, kind=kind, name=name) for name in names if name not in existing
+        )
+
+
+def _join(
+    community: Community, organiser: Membership, user: User, role: str, profile: dict[str, Any]
+) -> Membership:
+    membership = Membership.objects.filter(community=community, user=user).first()
+    if membership is None:
+        membership = services.member_add(
+            actor=organiser, community=community, email=user.email, role=role, notify=False
+        )
+    services.profile_update(membership=membership, data=profile)
+    return membership
+
+
+def _profile(rng: random.Random, name: str, handle: str, chinese: bool) -> dict[str, Any]:
+    return {
+        "handle": handle,
+        "real_name": name,
+        "company": rng.choice(ZH_COMPANIES if chinese else EN_COMPANIES),
+        "role_title": rng.choice(ZH_TITLES if chinese else EN_TITLES),
+        "industry": rng.choice(INDUSTRIES[:6] if chinese else INDUSTRIES[5:]),
+        "city": rng.choice(CITIES[:6] if chinese else CITIES[6:]),
+        "career_path": rng.choice(ZH_PATHS if chinese else EN_PATHS),
+        "skills": rng.sample(SKILLS[:7] if chinese else SKILLS[7:], 3),
+        "needs": rng.sample(NEEDS[:7] if chinese else NEEDS[7:], 2),
+        "hobbies": rng.sample(HOBBIES, 2),
+    }
+
+
+class Command(BaseCommand):
+    help = "Load the demo communities (idempotent) and print the accounts to sign in with."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        rng = random.Random(2026)  # the same profiles on every run
+        hashed = make_password(PASSWORD)  # hashed once: hashing is slow on purpose
+        organiser_user = _account(ORGANISER, "organiser", hashed, staff=True)
+        community = Community.objects.filter(slug="product-circle").first()
+        if community is None:
+            community = services.community_create(
+                creator=organiser_user,
+                slug="product-circle",
+                name="产品运营实战圈 · Product Practitioners",
+                description=(
+                    "每周一个真实的工作问题，成员写长答案、互相讨论、投票选出最佳答案；"
+                    "入会费按 52 周进入奖励基金。\n"
+                    "One real work question a week: members write long answers, discuss them and "
+                    "vote for the best; entrance fees enter the reward fund over 52 weeks."
+                ),
+                privacy_threshold=50,
+            )
+        _ensure_tags(community)
+        organiser = Membership.objects.get(community=community, user=organiser_user)
+        services.profile_update(
+            membership=organiser,
+            data={
+                "handle": "organiser",
+                "real_name": "林知远",
+                "company": "知远咨询",
+                "role_title": "社区主理人",
+                "industry": "教育",
+                "city": "上海",
+                "career_path": "十年产品经理，2024 年起运营付费学习社群。",
+                "skills": ["结构化思维", "Community operations"],
+                "needs": ["招聘"],
+                "hobbies": ["读书"],
+            },
+        )
+        moderator_user = _account(MODERATOR, "moderator", hashed)
+        _join(
+            community,
+            organiser,
+            moderator_user,
+            Membership.Role.MODERATOR,
+            {
+                "handle": "moderator",
+                "real_name": "苏晴",
+                "company": "蓝鲸互动",
+                "role_title": "社区运营",
+                "industry": "互联网",
+                "city": "杭州",
+                "career_path": "做过三年内容编辑，现在负责用户社区。",
+                "skills": ["策划", "文案", "Community operations"],
+                "needs": ["热点"],
+                "hobbies": ["摄影"],
+            },
+        )
+        member_user = _account(MEMBER, "member", hashed)
+        _join(
+            community,
+            organiser,
+            member_user,
+            Membership.Role.MEMBER,
+            {
+                "handle": "member",
+                "real_name": "Mia Zhang",
+                "company": "Northwind Labs",
+                "role_title": "Product manager",
+                "industry": "SaaS",
+                "city": "Singapore",
+                "career_path": "Engineer turned product manager.",
+                "skills": ["Product management", "SQL"],
+                "needs": ["Mentoring"],
+                "hobbies": ["Climbing"],
+            },
+        )
+        people = [(n, h, True) for n, h in ZH_PEOPLE] + [(n, h, False) for n, h in EN_PEOPLE]
+        for name, handle, chinese in people:
+            user = _account(f"{handle}@demo.example", handle, hashed)
+            _join(
+                community,
+                organiser,
+                user,
+                Membership.Role.MEMBER,
+                _profile(rng, name, handle, chinese),
+            )
+
+        seed = Community.objects.filter(slug="writers-room").first()
+        if seed is None:
+            seed = services.community_create(
+                creator=organiser_user,
+                slug="writers-room",
+                name="写作者小组 · Writers' Room",
+                description="一个刚起步的小组，仍在种子期：成员之间资料全部可见。",
+            )
+        seed_organiser = Membership.objects.get(community=seed, user=organiser_user)
+        services.profile_update(
+            membership=seed_organiser,
+            data={"handle": "organiser", "real_name": "林知远", "company": "知远咨询"},
+        )
+        for name, handle, chinese in [*people[:4], *people[36:40]]:
+            user = User.objects.get(email__iexact=f"{handle}@demo.example")
+            _join(
+                seed,
+                seed_organiser,
+                user,
+                Membership.Role.MEMBER,
+                {
+                    "handle": handle,
+                    "real_name": name,
+                    "company": ZH_COMPANIES[0] if chinese else EN_COMPANIES[0],
+                },
+            )
+        _join(
+            seed,
+            seed_organiser,
+            member_user,
+            Membership.Role.MEMBER,
+            {
+                "handle": "member",
+                "real_name": "Mia Zhang",
+                "company": "Northwind Labs",
+            },
+        )
+
+        self.stdout.write(self.style.SUCCESS("Demo communities are ready:"))
+        for c in Community.objects.filter(pk__in=[community.pk, seed.pk]).order_by("pk"):
+            self.stdout.write(f"  /c/{c.slug}/  {c.name}  ({c.get_phase_display()})")
+        self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
+        self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
+        self.stdout.write(f"  moderator  {MODERATOR}")
+        self.stdout.write(f"  member     {MEMBER}")

@@ -1,0 +1,91 @@
+"""Django admin for the platform's staff. Staff are the operators of the deployment and see
+every field; organisers and moderators work in the portal."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    pass
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "community"
+    extra = 0
+    fields = ("user", "role", "status", "joined_via", "activated_at")
+    readonly_fields = ("activated_at",)
+    raw_id_fields = ("user",)
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(Community)
+class CommunityAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "phase",
+        "currency",
+        "entrance_fee",
+        "monthly_fee",
+        "created_at",
+    )
+    list_filter = ("phase", "currency")
+    search_fields = ("name", "slug")
+    readonly_fields = ("phase_changed_at", "created_at", "updated_at")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "community", "role", "status", "joined_via", "created_at")
+    list_filter = ("role", "status", "joined_via", "community")
+    search_fields = ("user__email", "user__username", "profile__handle")
+    raw_id_fields = ("user", "community", "referred_by")
+    list_select_related = ("user", "community")
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("handle", "community", "real_name", "company", "industry", "city")
+    list_filter = ("community",)
+    search_fields = ("handle", "real_name", "company")
+    raw_id_fields = ("membership", "community")
+    filter_horizontal = ("tags",)
+    list_select_related = ("community",)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "community", "created_at")
+    list_filter = ("kind", "community")
+    search_fields = ("name",)
+    raw_id_fields = ("community", "created_by")
+
+
+@admin.register(CommunityAuditLog)
+class CommunityAuditLogAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only."""
+
+    list_display = ("created_at", "community", "event", "actor", "membership")
+    list_filter = ("event", "community")
+    list_select_related = ("community", "actor")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

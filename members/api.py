@@ -1,0 +1,296 @@
+"""REST API of the members app (SPEC §5). Views are thin: parse, check access, call a service
+or selector, shape the output (profiles through ``members.privacy``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from allauth.account import app_settings as account_settings
+from allauth.account.models import EmailAddress
+from django.contrib.auth import authenticate
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from members import access, exports, imports, privacy, selectors, services
+from members.models import Community, Membership, Profile
+from members.pagination import Pagination
+from members.serializers import (
+    CommunityCreateSerializer,
+    CommunityOutputSerializer,
+    CommunityUpdateSerializer,
+    ImportReportSerializer,
+    MatchSerializer,
+    MemberAddSerializer,
+    MemberImportSerializer,
+    MembershipChangeSerializer,
+    ProfileInputSerializer,
+    TagSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+
+
+def paginated(
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Profile],
+    item: Callable[[Any], dict[str, Any]],
+) -> Response:
+    """One page of ``queryset`` as ``{"count", "next", "previous", "results"}``."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view) or []
+    return paginator.get_paginated_response([item(obj) for obj in page])
+
+
+def _community_data(community: Community, viewer: Membership | None) -> dict[str, Any]:
+    data = dict(CommunityOutputSerializer(community).data)
+    data["active_members"] = selectors.active_member_count(community=community)
+    data["my_role"] = viewer.role if viewer else None
+    return data
+
+
+class TokenView(APIView):
+    """Exchange a username (or e-mail) and password for an API token."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        login, password = (
+            serializer.validated_data["username"],
+            serializer.validated_data["password"],
+        )
+        user = authenticate(request._request, username=login, password=password)
+        if user is None and "@" in login:
+            user = authenticate(request._request, email=login, password=password)
+        if user is None:
+            raise drf_serializers.ValidationError(
+                {"non_field_errors": [_("Wrong username or password.")]}
+            )
+        if (
+            account_settings.EMAIL_VERIFICATION
+            == account_settings.EmailVerificationMethod.MANDATORY
+            and not EmailAddress.objects.filter(user=user, verified=True).exists()
+        ):
+            raise drf_serializers.ValidationError(
+                {"non_field_errors": [_("Confirm your e-mail address first.")]}
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class CommunityListView(APIView):
+    @extend_schema(
+        operation_id="communities_list", responses={200: CommunityOutputSerializer(many=True)}
+    )
+    def get(self, request: Request) -> Response:
+        """The communities the caller belongs to."""
+        memberships = selectors.memberships_of_user(user=request.user)  # type: ignore[arg-type]
+        counts = selectors.active_member_counts(community_ids=[m.community_id for m in memberships])
+        data = []
+        for membership in memberships:
+            item = dict(CommunityOutputSerializer(membership.community).data)
+            item["active_members"] = counts.get(membership.community_id, 0)
+            item["my_role"] = membership.role
+            data.append(item)
+        return Response(data)
+
+    @extend_schema(request=CommunityCreateSerializer, responses={201: CommunityOutputSerializer})
+    def post(self, request: Request) -> Response:
+        """Create a community; the caller becomes its organiser."""
+        serializer = CommunityCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        community = services.community_create(creator=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        viewer = access.membership_of(user=request.user, community=community)
+        return Response(_community_data(community, viewer), status=status.HTTP_201_CREATED)
+
+
+class CommunityDetailView(APIView):
+    @extend_schema(responses={200: CommunityOutputSerializer})
+    def get(self, request: Request, slug: str) -> Response:
+        viewer = access.access_directory(user=request.user, slug=slug)
+        return Response(_community_data(viewer.community, viewer))
+
+    @extend_schema(request=CommunityUpdateSerializer, responses={200: CommunityOutputSerializer})
+    def patch(self, request: Request, slug: str) -> Response:
+        """Change the rules (organisers). ``phase`` may go from seed to growth, never back."""
+        viewer = access.access_organiser(user=request.user, slug=slug)
+        serializer = CommunityUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        community = services.community_update(
+            actor=viewer, community=viewer.community, changes=serializer.validated_data
+        )
+        return Response(_community_data(community, viewer))
+
+
+_DIRECTORY_PARAMETERS = [
+    OpenApiParameter("skill", str, many=True, description="Skill tag name (repeatable: all)."),
+    OpenApiParameter("need", str, many=True, description="Need tag name (repeatable: all)."),
+    OpenApiParameter("hobby", str, many=True, description="Hobby tag name (repeatable: all)."),
+    OpenApiParameter("industry", str, description="Industry, exact, any case."),
+    OpenApiParameter("city", str, description="City, exact, any case."),
+    OpenApiParameter("role", str, enum=["organiser", "moderator", "member"]),
+    OpenApiParameter("status", str, description="Organisers only; default active."),
+    OpenApiParameter("q", str, description="Free text, Chinese or English."),
+]
+
+
+class MemberListView(APIView):
+    @extend_schema(
+        operation_id="members_list", parameters=_DIRECTORY_PARAMETERS, responses={200: dict}
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """The directory, privacy applied: hidden fields are left out of each profile."""
+        viewer = access.access_directory(user=request.user, slug=slug)
+        params = request.query_params
+        filters = selectors.DirectoryFilters(
+            skills=params.getlist("skill"),
+            needs=params.getlist("need"),
+            hobbies=params.getlist("hobby"),
+            industry=params.get("industry", ""),
+            city=params.get("city", ""),
+            role=params.get("role", ""),
+            status=params.get("status", ""),
+            q=params.get("q", ""),
+        )
+        qs = selectors.directory(viewer=viewer, community=viewer.community, filters=filters)
+        return paginated(
+            request, self, qs, lambda p: privacy.profile_data(viewer=viewer, profile=p)
+        )
+
+    @extend_schema(request=MemberAddSerializer, responses={201: dict})
+    def post(self, request: Request, slug: str) -> Response:
+        """Add (import) a member, creating the account if needed (organisers)."""
+        viewer = access.access_organiser(user=request.user, slug=slug)
+        serializer = MemberAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_add(
+            actor=viewer,
+            community=viewer.community,
+            email=serializer.validated_data["email"],
+            username=serializer.validated_data.get("username") or None,
+            role=serializer.validated_data["role"],
+        )
+        profile = selectors.own_profile(membership=membership)
+        return Response(
+            privacy.profile_data(viewer=viewer, profile=profile), status=status.HTTP_201_CREATED
+        )
+
+
+class MemberMeView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, slug: str) -> Response:
+        membership = access.access_own_profile_edit(user=request.user, slug=slug)
+        profile = selectors.own_profile(membership=membership)
+        return Response(privacy.profile_data(viewer=membership, profile=profile))
+
+    @extend_schema(request=ProfileInputSerializer, responses={200: dict})
+    def patch(self, request: Request, slug: str) -> Response:
+        membership = access.access_own_profile_edit(user=request.user, slug=slug)
+        serializer = ProfileInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.profile_update(membership=membership, data=serializer.validated_data)
+        profile = selectors.own_profile(membership=membership)
+        return Response(privacy.profile_data(viewer=membership, profile=profile))
+
+
+class MemberDetailView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, slug: str, membership_id: int) -> Response:
+        viewer, profile = access.access_profile(
+            user=request.user, slug=slug, membership_id=membership_id
+        )
+        return Response(privacy.profile_data(viewer=viewer, profile=profile))
+
+    @extend_schema(request=MembershipChangeSerializer, responses={200: dict})
+    def patch(self, request: Request, slug: str, membership_id: int) -> Response:
+        """Change a member's role or status (organisers)."""
+        viewer = access.access_organiser(user=request.user, slug=slug)
+        _viewer, profile = access.access_profile(
+            user=request.user, slug=slug, membership_id=membership_id
+        )
+        serializer = MembershipChangeSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.membership_change(
+            actor=viewer, membership=profile.membership, **serializer.validated_data
+        )
+        profile = selectors.own_profile(membership=profile.membership)
+        return Response(privacy.profile_data(viewer=viewer, profile=profile))
+
+
+class MemberImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=MemberImportSerializer, responses={200: ImportReportSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        """Import members from a CSV file; good rows are added, each bad row is reported."""
+        viewer = access.access_organiser(user=request.user, slug=slug)
+        serializer = MemberImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        report = imports.members_import(
+            actor=viewer,
+            community=viewer.community,
+            data=imports.read_upload(upload),
+            create_tags=serializer.validated_data["create_tags"],
+        )
+        return Response(report.as_dict())
+
+
+class MemberExportView(APIView):
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request: Request, slug: str) -> Any:
+        """The directory as CSV (moderators and organisers), privacy applied."""
+        viewer = access.access_moderation(user=request.user, slug=slug)
+        return exports.directory_csv_response(viewer=viewer)
+
+
+class TagListView(APIView):
+    @extend_schema(operation_id="tags_list", responses={200: TagSerializer(many=True)})
+    def get(self, request: Request, slug: str) -> Response:
+        viewer = access.access_directory(user=request.user, slug=slug)
+        vocabulary = selectors.vocabulary(community=viewer.community)
+        return Response([TagSerializer(t).data for tags in vocabulary.values() for t in tags])
+
+    @extend_schema(request=TagSerializer, responses={201: TagSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        """Add a word to the vocabulary (any active member)."""
+        membership = access.access_tag_create(user=request.user, slug=slug)
+        serializer = TagSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tag = services.tag_create(membership=membership, **serializer.validated_data)
+        return Response(TagSerializer(tag).data, status=status.HTTP_201_CREATED)
+
+
+class MatcherView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("tags", str, many=True, description="Skill names needed.")],
+        responses={200: MatchSerializer(many=True)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """Members ranked by how many of the given skills they have (moderators)."""
+        viewer = access.access_moderation(user=request.user, slug=slug)
+        names = [n for value in request.query_params.getlist("tags") for n in value.split(",")]
+        qs = selectors.matcher(community=viewer.community, tag_names=names)
+        return paginated(
+            request,
+            self,
+            qs,
+            lambda p: {"score": p.score, "profile": privacy.profile_data(viewer=viewer, profile=p)},
+        )

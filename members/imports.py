@@ -1,0 +1,174 @@
+"""Importing members from a CSV file, with a report of each row that was rejected and why.
+
+Each row is added in its own transaction (through ``services.member_add``), so good rows land
+and bad ones change nothing. The file is read as UTF-8 (with or without a byte-order mark) or,
+failing that, GB18030 — what spreadsheet programs in China save.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from members import services
+from members.errors import error_dict
+from members.models import Community, CommunityAuditLog, Membership
+
+COLUMNS: tuple[str, ...] = (
+    "email",
+    "username",
+    "role",
+    *services.PROFILE_TEXT_FIELDS,
+    *services.PROFILE_TAG_FIELDS,
+)
+MAX_ROWS = 5000
+
+
+@dataclass
+class RowResult:
+    line: int
+    email: str
+    outcome: str  # "added" or "rejected"
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    membership_id: int | None = None
+
+
+@dataclass
+class ImportReport:
+    rows: list[RowResult] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(1 for r in self.rows if r.outcome == "added")
+
+    @property
+    def rejected(self) -> list[RowResult]:
+        return [r for r in self.rows if r.outcome == "rejected"]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "rejected": len(self.rejected),
+            "rows": [
+                {
+                    "line": r.line,
+                    "email": r.email,
+                    "outcome": r.outcome,
+                    "errors": r.errors,
+                    "member": r.membership_id,
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError({"file": _("Save the file as CSV in UTF-8.")}, code="encoding")
+
+
+def read_upload(upload: UploadedFile) -> bytes:
+    """The bytes of an uploaded file, reading at most one byte past the size limit."""
+    return upload.read(settings.MEMBER_IMPORT_MAX_BYTES + 1)
+
+
+def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """Parse the file into (line number, row) pairs, or raise a ValidationError on ``file``."""
+    if len(data) > settings.MEMBER_IMPORT_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(max)d bytes.")
+                % {"max": settings.MEMBER_IMPORT_MAX_BYTES}
+            },
+            code="too_large",
+        )
+    text = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationError({"file": _("The file is empty.")}, code="empty") from None
+    except csv.Error:
+        raise ValidationError({"file": _("This is not a CSV file.")}, code="invalid") from None
+    names = [h.strip().lower() for h in header]
+    unknown = [n for n in names if n not in COLUMNS]
+    if "email" not in names or unknown:
+        raise ValidationError(
+            {
+                "file": _(
+                    "The first row must name the columns; “email” is required. "
+                    "Allowed columns: %(columns)s. Unknown: %(unknown)s."
+                )
+                % {"columns": ", ".join(COLUMNS), "unknown": ", ".join(unknown) or "—"}
+            },
+            code="header",
+        )
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise ValidationError(
+                    {"file": _("At most %(max)d rows per file.") % {"max": MAX_ROWS}},
+                    code="too_many_rows",
+                )
+            rows.append((reader.line_num, dict(zip(names, values, strict=False))))
+    except csv.Error:
+        raise ValidationError(
+            {"file": _("Line %(line)d is not valid CSV.") % {"line": reader.line_num}},
+            code="invalid",
+        ) from None
+    return rows
+
+
+def members_import(
+    *, actor: Membership, community: Community, data: bytes, create_tags: bool = False
+) -> ImportReport:
+    """Import members from CSV bytes. Raises ValidationError on ``file`` for an unreadable file
+    (nothing is imported then); otherwise reports each row."""
+    rows = read_rows(data)
+    report = ImportReport()
+    for line, row in rows:
+        email = (row.get("email") or "").strip()
+        profile = {
+            name: row[name]
+            for name in (*services.PROFILE_TEXT_FIELDS, *services.PROFILE_TAG_FIELDS)
+            if row.get(name, "").strip()
+        }
+        try:
+            membership = services.member_add(
+                actor=actor,
+                community=community,
+                email=email,
+                username=(row.get("username") or "").strip() or None,
+                role=(row.get("role") or "").strip().lower() or Membership.Role.MEMBER,
+                profile=profile,
+                create_tags=create_tags,
+            )
+        except ValidationError as exc:
+            report.rows.append(
+                RowResult(line=line, email=email, outcome="rejected", errors=error_dict(exc))
+            )
+        else:
+            report.rows.append(
+                RowResult(line=line, email=email, outcome="added", membership_id=membership.pk)
+            )
+    services.audit(
+        community=community,
+        event=CommunityAuditLog.Event.MEMBERS_IMPORTED,
+        actor=actor.user,
+        membership=actor,
+        data={"added": report.added, "rejected": len(report.rejected)},
+    )
+    return report

@@ -1,0 +1,407 @@
+"""Communities (the tenant and its rules), memberships, profiles, tags and the audit log."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower, Upper
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from members.currency import Currency
+from members.search import SearchDocumentField
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone, e.g. Asia/Shanghai."),
+            code="invalid",
+            params={"value": value},
+        )
+
+
+def default_prize_split() -> list[int]:
+    return [50, 30, 20]
+
+
+def validate_prize_split(value: object) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > 10
+        or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in value)
+    ):
+        raise ValidationError(
+            _("Give the prize split as whole positive weights, such as 50, 30, 20."),
+            code="invalid",
+        )
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$",
+    _("Use 2–50 lowercase letters, digits and hyphens; start and end with a letter or digit."),
+)
+
+
+class User(AbstractUser):
+    """A person. Sign-in is by e-mail; ``username`` is kept for the API token endpoint."""
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~Q(email=""), name="members_user_email_ci_unique"
+            ),
+        ]
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class Community(models.Model):
+    """One paid learning community: the tenant that every member, question and fen belongs to."""
+
+    class Phase(models.TextChoices):
+        SEED = "seed", _("Seed")
+        GROWTH = "growth", _("Growth")
+
+    slug = models.SlugField(_("address"), max_length=50, unique=True, validators=[slug_validator])
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
+    )
+    entrance_fee = models.BigIntegerField(
+        _("entrance fee (minor units)"), default=20000, validators=[MinValueValidator(0)]
+    )
+    monthly_fee = models.BigIntegerField(
+        _("monthly fee (minor units)"), default=1000, validators=[MinValueValidator(0)]
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    week_start = models.PositiveSmallIntegerField(
+        _("week starts on"), choices=Weekday.choices, default=Weekday.MONDAY
+    )
+    privacy_threshold = models.PositiveIntegerField(
+        _("privacy threshold (active members)"),
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)],
+    )
+    phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices, default=Phase.SEED)
+    phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True)
+    votes_per_member = models.PositiveSmallIntegerField(
+        _("votes per member per week"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
+    voting_opens_weekday = models.PositiveSmallIntegerField(
+        _("voting opens on"), choices=Weekday.choices, default=Weekday.FRIDAY
+    )
+    voting_opens_time = models.TimeField(_("voting opens at"), default=datetime.time(0, 0))
+    winners_per_week = models.PositiveSmallIntegerField(
+        _("winners per week"), default=3, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    prize_split = models.JSONField(
+        _("prize split"), default=default_prize_split, validators=[validate_prize_split]
+    )
+    brief_lead_days = models.PositiveSmallIntegerField(
+        _("brief lead time (days)"), default=3, validators=[MaxValueValidator(60)]
+    )
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace period for failed payments (days)"),
+        default=7,
+        validators=[MaxValueValidator(90)],
+    )
+    tip_fee_percent = models.PositiveSmallIntegerField(
+        _("platform fee on tips (%)"), default=0, validators=[MaxValueValidator(100)]
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entrance_fee__gte=0) & Q(monthly_fee__gte=0),
+                name="members_community_fees_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(privacy_threshold__gte=1), name="members_community_threshold_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=["seed", "growth"]), name="members_community_phase_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(week_start__lte=6) & Q(voting_opens_weekday__lte=6),
+                name="members_community_weekdays_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(votes_per_member__gte=1) & Q(winners_per_week__gte=1),
+                name="members_community_votes_and_winners_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(tip_fee_percent__lte=100), name="members_community_tip_fee_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("members:landing", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        split = self.prize_split
+        if isinstance(split, list) and len(split) != self.winners_per_week:
+            raise ValidationError(
+                {
+                    "prize_split": _("Give one weight for each of the %(count)d winners.")
+                    % {"count": self.winners_per_week}
+                }
+            )
+
+    @property
+    def is_growth(self) -> bool:
+        return self.phase == self.Phase.GROWTH
+
+
+class Membership(models.Model):
+    """A person's place in one community: their role, their standing, how they came in."""
+
+    class Role(models.TextChoices):
+        ORGANISER = "organiser", _("Organiser")
+        MODERATOR = "moderator", _("Moderator")
+        MEMBER = "member", _("Member")
+        CANDIDATE = "candidate", _("Candidate")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACTIVE = "active", _("Active")
+        LAPSED = "lapsed", _("Lapsed")
+        LEFT = "left", _("Left")
+
+    class JoinedVia(models.TextChoices):
+        FOUNDED = "founded", _("Founded the community")
+        PAID = "paid", _("Paid to join")
+        IMPORTED = "imported", _("Added by an organiser")
+        CHALLENGE = "challenge", _("Joined by challenge")
+
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("user")
+    )
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("community"),
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    joined_via = models.CharField(
+        _("joined via"), max_length=10, choices=JoinedVia.choices, default=JoinedVia.PAID
+    )
+    referred_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "user"], name="members_membership_one_per_community"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["organiser", "moderator", "member", "candidate"]),
+                name="members_membership_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "active", "lapsed", "left"]),
+                name="members_membership_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["community", "status", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.community_id} ({self.role})"
+
+    @property
+    def is_organiser(self) -> bool:
+        return self.role == self.Role.ORGANISER and self.status == self.Status.ACTIVE
+
+    @property
+    def is_moderator(self) -> bool:
+        """Moderator powers: moderators and organisers, while active."""
+        return self.status == self.Status.ACTIVE and self.role in (
+            self.Role.ORGANISER,
+            self.Role.MODERATOR,
+        )
+
+
+class Tag(models.Model):
+    """A word from a community's vocabulary of skills, needs or hobbies."""
+
+    class Kind(models.TextChoices):
+        SKILL = "skill", _("Skill")
+        NEED = "need", _("Need")
+        HOBBY = "hobby", _("Hobby")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="tags", verbose_name=_("community")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=40)
+    created_by = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "community", "kind", Lower("name"), name="members_tag_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["skill", "need", "hobby"]), name="members_tag_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """What a member tells the community about themselves. ``real_name`` and ``company`` are
+    private in the growth phase: read them only through ``members.privacy``."""
+
+    membership = models.OneToOneField(
+        Membership,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="profile",
+        verbose_name=_("membership"),
+    )
+    # Denormalised from the membership so that handles are unique per community in the
+    # database and the directory filters one table.
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="profiles", verbose_name=_("community")
+    )
+    handle = models.CharField(_("handle"), max_length=40)
+    real_name = models.CharField(_("real name"), max_length=100, blank=True)
+    company = models.CharField(_("company"), max_length=120, blank=True)
+    role_title = models.CharField(_("role / title"), max_length=100, blank=True)
+    industry = models.CharField(_("industry"), max_length=80, blank=True)
+    career_path = models.TextField(_("career path"), max_length=2000, blank=True)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="profiles", verbose_name=_("tags"))
+    # Search documents (members.search): the shared fields, and the shared plus hidden ones.
+    search_document = SearchDocumentField(default="", blank=True, editable=False)
+    full_search_document = SearchDocumentField(default="", blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        constraints = [
+            models.UniqueConstraint(
+                "community", Lower("handle"), name="members_profile_handle_unique"
+            ),
+            models.CheckConstraint(condition=~Q(handle=""), name="members_profile_handle_set"),
+        ]
+        indexes = [
+            models.Index(fields=["community", "handle"], name="members_profile_by_handle"),
+            models.Index("community", Upper("city"), name="members_profile_by_city"),
+            models.Index("community", Upper("industry"), name="members_profile_by_industry"),
+        ]
+
+    def __str__(self) -> str:
+        return self.handle
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "members:profile",
+            kwargs={"slug": self.community.slug, "membership_id": self.membership_id},
+        )
+
+
+class CommunityAuditLog(models.Model):
+    """Who changed what in a community, written in the same transaction as the change
+    (Zulip's RealmAuditLog). Rows are never updated or deleted."""
+
+    class Event(models.TextChoices):
+        COMMUNITY_CREATED = "community_created", _("Community created")
+        SETTINGS_CHANGED = "settings_changed", _("Settings changed")
+        PHASE_CHANGED = "phase_changed", _("Privacy phase changed")
+        MEMBER_ADDED = "member_added", _("Member added")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        MEMBERS_IMPORTED = "members_imported", _("Members imported")
+
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        related_name="audit_log",
+        verbose_name=_("community"),
+    )
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    event = models.CharField(_("event"), max_length=32, choices=Event.choices)
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("membership"),
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,192 @@
+"""Reads for pages and the API, each at a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from members import privacy
+from members.models import Community, Membership, Profile, Tag, User
+
+DIRECTORY_ROLES = (
+    Membership.Role.ORGANISER,
+    Membership.Role.MODERATOR,
+    Membership.Role.MEMBER,
+)
+
+
+def profiles_with_related() -> QuerySet[Profile]:
+    return Profile.objects.select_related("membership", "community").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "kind", "name"))
+    )
+
+
+def profile_for_viewer(*, viewer: Membership, membership_id: int) -> Profile | None:
+    qs = profiles_with_related().filter(
+        community_id=viewer.community_id, membership_id=membership_id
+    )
+    if not viewer.is_organiser:
+        qs = qs.filter(
+            membership__status=Membership.Status.ACTIVE, membership__role__in=DIRECTORY_ROLES
+        )
+    return qs.first()
+
+
+def own_profile(*, membership: Membership) -> Profile:
+    return profiles_with_related().get(membership=membership)
+
+
+def vocabulary(*, community: Community) -> dict[str, list[Tag]]:
+    """The community's tags by kind, in one query."""
+    grouped: dict[str, list[Tag]] = {kind: [] for kind in Tag.Kind.values}
+    for tag in Tag.objects.filter(community=community).order_by("kind", "name"):
+        grouped[tag.kind].append(tag)
+    return grouped
+
+
+def tags_by_names(
+    *, community: Community, kind: str, names: list[str], field_name: str
+) -> list[Tag]:
+    """Resolve tag names (case-insensitively) or raise a ValidationError naming the field."""
+    wanted = {n.strip().casefold(): n.strip() for n in names if n and n.strip()}
+    if not wanted:
+        return []
+    q = Q()
+    for name in wanted:
+        q |= Q(name__iexact=name)
+    found = list(Tag.objects.filter(Q(community=community, kind=kind) & q))
+    known = {t.name.casefold() for t in found}
+    unknown = [original for key, original in wanted.items() if key not in known]
+    if unknown:
+        raise ValidationError(
+            {
+                field_name: _("Unknown tag: %(names)s. Add it to the vocabulary first.")
+                % {"names": ", ".join(unknown)}
+            },
+            code="unknown_tag",
+        )
+    return found
+
+
+@dataclass
+class DirectoryFilters:
+    skills: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    hobbies: list[str] = field(default_factory=list)
+    industry: str = ""
+    city: str = ""
+    role: str = ""
+    status: str = ""
+    q: str = ""
+
+
+def directory(
+    *, viewer: Membership, community: Community, filters: DirectoryFilters
+) -> QuerySet[Profile]:
+    """The members a viewer may find, filtered and searched, privacy applied to the search.
+
+    Raises ValidationError naming the parameter for unknown tags, roles or statuses.
+    """
+    qs = profiles_with_related().filter(community=community, membership__role__in=DIRECTORY_ROLES)
+    status = filters.status or Membership.Status.ACTIVE
+    if status not in Membership.Status.values:
+        raise ValidationError({"status": _("Unknown status.")}, code="invalid")
+    if status != Membership.Status.ACTIVE and not viewer.is_organiser:
+        raise ValidationError(
+            {"status": _("Only organisers can list members who are not active.")},
+            code="forbidden",
+        )
+    qs = qs.filter(membership__status=status)
+    if filters.role:
+        if filters.role not in DIRECTORY_ROLES:
+            raise ValidationError({"role": _("Unknown role.")}, code="invalid")
+        qs = qs.filter(membership__role=filters.role)
+    for kind, names, field_name in (
+        (Tag.Kind.SKILL, filters.skills, "skill"),
+        (Tag.Kind.NEED, filters.needs, "need"),
+        (Tag.Kind.HOBBY, filters.hobbies, "hobby"),
+    ):
+        for tag in tags_by_names(
+            community=community, kind=kind, names=names, field_name=field_name
+        ):
+            qs = qs.filter(
+                Exists(Profile.tags.through.objects.filter(profile_id=OuterRef("pk"), tag=tag))
+            )
+    if filters.industry.strip():
+        qs = qs.filter(industry__iexact=filters.industry.strip())
+    if filters.city.strip():
+        qs = qs.filter(city__iexact=filters.city.strip())
+    if filters.q.strip():
+        qs = qs.filter(privacy.search_filter(viewer=viewer, community=community, text=filters.q))
+    return qs.order_by("handle", "pk")
+
+
+def matcher(*, community: Community, tag_names: list[str]) -> QuerySet[Profile]:
+    """Active members ranked by how many of the given tags are among their skills.
+
+    Tag names are matched case-insensitively against the skill vocabulary; names that are no
+    one's skill simply score nothing. Ties are broken by handle.
+    """
+    wanted = [n.strip() for n in tag_names if n and n.strip()]
+    if not wanted:
+        raise ValidationError({"tags": _("Give at least one tag to match.")}, code="required")
+    names = Q()
+    for name in wanted:
+        names |= Q(tags__name__iexact=name)
+    return (
+        profiles_with_related()
+        .filter(
+            community=community,
+            membership__status=Membership.Status.ACTIVE,
+            membership__role__in=DIRECTORY_ROLES,
+        )
+        .filter(Q(tags__kind=Tag.Kind.SKILL) & names)
+        .annotate(score=Count("tags", distinct=True))
+        .order_by("-score", "handle", "pk")
+    )
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .exclude(status=Membership.Status.LEFT)
+        .select_related("community")
+        .order_by("community__name")
+    )
+
+
+def active_member_count(*, community: Community) -> int:
+    return Membership.objects.filter(
+        community=community,
+        status=Membership.Status.ACTIVE,
+        role__in=DIRECTORY_ROLES,
+    ).count()
+
+
+def active_member_counts(*, community_ids: list[int]) -> dict[int, int]:
+    """Active members per community, for many communities in one query."""
+    rows = (
+        Membership.objects.filter(
+            community_id__in=community_ids,
+            status=Membership.Status.ACTIVE,
+            role__in=DIRECTORY_ROLES,
+        )
+        .values("community_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["community_id"]: row["n"] for row in rows}
+
+
+def public_communities() -> QuerySet[Community]:
+    return Community.objects.annotate(
+        active_members=Count(
+            "memberships",
+            filter=Q(
+                memberships__status=Membership.Status.ACTIVE,
+                memberships__role__in=DIRECTORY_ROLES,
+            ),
+        )
+    ).order_by("name")

@@ -1,0 +1,181 @@
+"""API input and output shapes for the members app. Output of profiles goes through
+``members.privacy``; input is parsed here and written by ``members.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from members import services
+from members.currency import Currency
+from members.models import Community, Membership, Tag
+
+
+class MinorUnitsField(serializers.IntegerField):
+    """An amount in integer minor units (fen). Unlike DRF's IntegerField it refuses strings
+    and floats such as ``"200.00"`` or ``200.0``: an amount must be sent as a JSON integer."""
+
+    default_error_messages = {
+        "not_integer": _("Send the amount as an integer number of minor units (fen), e.g. 20000."),
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_integer")
+        return int(data)
+
+
+class StrictPayloadMixin:
+    """Refuse fields the endpoint does not know, naming them, instead of ignoring them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))  # type: ignore[attr-defined]
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class CommunitySerializer(serializers.Serializer[Community]):
+    """A community and its rules. Amounts are integer minor units."""
+
+    slug = serializers.CharField(max_length=50)
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    currency = serializers.ChoiceField(choices=Currency.choices, required=False)
+    entrance_fee = MinorUnitsField(required=False)
+    monthly_fee = MinorUnitsField(required=False)
+    time_zone = serializers.CharField(max_length=64, required=False)
+    week_start = serializers.IntegerField(min_value=0, max_value=6, required=False)
+    privacy_threshold = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    phase = serializers.ChoiceField(choices=Community.Phase.choices, required=False)
+    phase_changed_at = serializers.DateTimeField(read_only=True)
+    votes_per_member = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    voting_opens_weekday = serializers.IntegerField(min_value=0, max_value=6, required=False)
+    voting_opens_time = serializers.TimeField(required=False)
+    winners_per_week = serializers.IntegerField(min_value=1, max_value=10, required=False)
+    prize_split = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10, required=False
+    )
+    brief_lead_days = serializers.IntegerField(min_value=0, max_value=60, required=False)
+    grace_days = serializers.IntegerField(min_value=0, max_value=90, required=False)
+    tip_fee_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class CommunityCreateSerializer(StrictPayloadMixin, CommunitySerializer):
+    phase = None  # type: ignore[assignment]
+
+
+class CommunityUpdateSerializer(StrictPayloadMixin, CommunitySerializer):
+    slug = None  # type: ignore[assignment]
+
+
+class CommunityOutputSerializer(CommunitySerializer):
+    active_members = serializers.IntegerField(read_only=True)
+    my_role = serializers.CharField(read_only=True, allow_null=True)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": (
+            "A profile as the caller may see it. In the growth phase `real_name` and `company` "
+            "are absent unless the caller is the member or an organiser."
+        ),
+        "properties": {
+            "id": {"type": "integer"},
+            "role": {"type": "string"},
+            "handle": {"type": "string"},
+            "real_name": {"type": "string"},
+            "company": {"type": "string"},
+            "role_title": {"type": "string"},
+            "industry": {"type": "string"},
+            "career_path": {"type": "string"},
+            "city": {"type": "string"},
+            "skills": {"type": "array", "items": {"type": "string"}},
+            "needs": {"type": "array", "items": {"type": "string"}},
+            "hobbies": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["id", "role", "handle"],
+    }
+)
+class ProfileField(serializers.DictField):
+    """Schema stand-in; the data itself comes from ``privacy.profile_data``."""
+
+
+class ProfileOutputSerializer(serializers.Serializer[Any]):
+    profile = ProfileField()
+
+
+class ProfileInputSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
+    handle = serializers.CharField(max_length=40, required=False)
+    real_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    role_title = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    industry = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    career_path = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    skills = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=services.MAX_TAGS_PER_KIND,
+    )
+    needs = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=services.MAX_TAGS_PER_KIND,
+    )
+    hobbies = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=services.MAX_TAGS_PER_KIND,
+    )
+
+
+_ADDABLE = [r for r in Membership.Role.values if r != Membership.Role.CANDIDATE]
+
+
+class MemberAddSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
+    email = serializers.EmailField()
+    username = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=_ADDABLE, required=False, default=Membership.Role.MEMBER)
+
+
+class MembershipChangeSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=_ADDABLE, required=False)
+    status = serializers.ChoiceField(choices=Membership.Status.choices, required=False)
+
+
+class MemberImportSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+    create_tags = serializers.BooleanField(required=False, default=False)
+
+
+class TagSerializer(StrictPayloadMixin, serializers.Serializer[Tag]):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=Tag.Kind.choices)
+    name = serializers.CharField(max_length=40)
+
+
+class TokenRequestSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=254, help_text=_("Username or e-mail address."))
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class TokenResponseSerializer(serializers.Serializer[Any]):
+    token = serializers.CharField()
+
+
+class MatchSerializer(serializers.Serializer[Any]):
+    score = serializers.IntegerField()
+    profile = ProfileField()
+
+
+class ImportReportSerializer(serializers.Serializer[Any]):
+    added = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rows = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,61 @@
+"""Background jobs of the members app. Tasks take ids, tolerate missing rows, are idempotent."""
+
+from __future__ import annotations
+
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress
+from allauth.account.utils import user_pk_to_url_str
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from members.models import Community, Membership
+
+
+@shared_task(ignore_result=True)
+def send_member_added_email(membership_id: int, new_account: bool) -> None:
+    """Tell someone an organiser added them; a new account gets a link to set its password.
+
+    The message names only the community and the recipient's own account (no other member).
+    """
+    membership = (
+        Membership.objects.select_related("user", "community").filter(pk=membership_id).first()
+    )
+    if membership is None or not membership.user.email:
+        return
+    user = membership.user
+    EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"primary": True, "verified": False}
+    )
+    context = {
+        "community": membership.community,
+        "community_url": settings.SITE_URL + membership.community.get_absolute_url(),
+        "new_account": new_account,
+        "set_password_url": "",
+    }
+    if new_account and not user.has_usable_password():
+        context["set_password_url"] = settings.SITE_URL + reverse(
+            "account_reset_password_from_key",
+            kwargs={
+                "uidb36": user_pk_to_url_str(user),
+                "key": default_token_generator.make_token(user),
+            },
+        )
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("members/email/member_added_subject.txt", context).strip()
+        body = render_to_string("members/email/member_added_body.txt", context)
+    send_mail(subject, body, None, [user.email])
+
+
+@shared_task(ignore_result=True)
+def sync_community_phases() -> None:
+    """Beat safety net for the automatic phase switch; a no-op when nothing is due."""
+    from members import services
+
+    for community_id in Community.objects.filter(phase=Community.Phase.SEED).values_list(
+        "pk", flat=True
+    ):
+        services.community_sync_phase(community_id=community_id)

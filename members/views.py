@@ -1,0 +1,309 @@
+"""Portal pages of the members app. Thin: check access, parse a form, call a service/selector."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from members import access, exports, imports, privacy, selectors, services
+from members.currency import format_amount
+from members.errors import add_to_form
+from members.forms import (
+    CommunityCreateForm,
+    CommunitySettingsForm,
+    DirectoryFilterForm,
+    MatcherForm,
+    MemberAddForm,
+    MemberImportForm,
+    MembershipChangeForm,
+    ProfileForm,
+    TagCreateForm,
+)
+
+
+def landing(request: HttpRequest, slug: str) -> HttpResponse:
+    """A community's public page: what it is, what it costs, how to join."""
+    community = access.access_community(slug=slug)
+    viewer = access.membership_of(user=request.user, community=community)
+    return render(
+        request,
+        "members/landing.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "active_members": selectors.active_member_count(community=community),
+            "entrance_fee": format_amount(community.entrance_fee, community.currency),
+            "monthly_fee": format_amount(community.monthly_fee, community.currency),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def community_create(request: HttpRequest) -> HttpResponse:
+    form = CommunityCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            community = services.community_create(creator=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Your community is ready. You are its organiser."))
+            return redirect(community.get_absolute_url())
+    return render(request, "members/community_create.html", {"form": form})
+
+
+@login_required
+def directory(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_directory(user=request.user, slug=slug)
+    community = viewer.community
+    vocabulary = selectors.vocabulary(community=community)
+    form = DirectoryFilterForm(request.GET or None, vocabulary=vocabulary)
+    page = None
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        filters = selectors.DirectoryFilters(
+            skills=[data["skill"]] if data.get("skill") else [],
+            needs=[data["need"]] if data.get("need") else [],
+            hobbies=[data["hobby"]] if data.get("hobby") else [],
+            industry=data.get("industry", ""),
+            city=data.get("city", ""),
+            role=data.get("role", ""),
+            q=data.get("q", ""),
+        )
+        try:
+            qs = selectors.directory(viewer=viewer, community=community, filters=filters)
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            page = Paginator(qs, settings.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    cards = privacy.profile_cards(viewer=viewer, profiles=page.object_list) if page else []
+    return render(
+        request,
+        "members/directory.html",
+        {"community": community, "viewer": viewer, "form": form, "page": page, "cards": cards},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_detail(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    viewer, profile = access.access_profile(
+        user=request.user, slug=slug, membership_id=membership_id
+    )
+    form = None
+    if viewer.is_organiser:
+        membership = profile.membership
+        form = MembershipChangeForm(
+            request.POST or None, initial={"role": membership.role, "status": membership.status}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.membership_change(actor=viewer, membership=membership, **form.cleaned_data)
+            except ValidationError as exc:
+                add_to_form(form, exc)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(request.path)
+    elif request.method == "POST":
+        access.access_organiser(user=request.user, slug=slug)
+    return render(
+        request,
+        "members/profile_detail.html",
+        {
+            "community": viewer.community,
+            "viewer": viewer,
+            "card": privacy.profile_card(viewer=viewer, profile=profile),
+            "form": form,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_profile(request: HttpRequest, slug: str) -> HttpResponse:
+    """Edit one's own profile, with a preview of how others see it in each phase."""
+    membership = access.access_own_profile_edit(user=request.user, slug=slug)
+    community = membership.community
+    profile = selectors.own_profile(membership=membership)
+    vocabulary = selectors.vocabulary(community=community)
+    initial = {name: getattr(profile, name) for name in services.PROFILE_TEXT_FIELDS}
+    initial.update(privacy.tags_of(profile))
+    form = ProfileForm(request.POST or None, initial=initial, vocabulary=vocabulary)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_update(membership=membership, data=form.cleaned_data)
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Your profile is saved."))
+            return redirect(reverse("members:my_profile", kwargs={"slug": slug}))
+    return render(
+        request,
+        "members/my_profile.html",
+        {
+            "community": community,
+            "viewer": membership,
+            "form": form,
+            "tag_form": TagCreateForm(),
+            "previews": privacy.preview_cards(profile=profile),
+        },
+    )
+
+
+@login_required
+@require_POST
+def tag_create(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = access.access_tag_create(user=request.user, slug=slug)
+    form = TagCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            tag = services.tag_create(membership=membership, **form.cleaned_data)
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(
+                request, _("“%(name)s” is now in the vocabulary.") % {"name": tag.name}
+            )
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+    return HttpResponseRedirect(reverse("members:my_profile", kwargs={"slug": slug}))
+
+
+@login_required
+def matcher(request: HttpRequest, slug: str) -> HttpResponse:
+    """For a question's needs, the members whose skills fit best (moderators)."""
+    viewer = access.access_moderation(user=request.user, slug=slug)
+    community = viewer.community
+    vocabulary = selectors.vocabulary(community=community)
+    form = MatcherForm(request.GET or None, vocabulary=vocabulary)
+    page = None
+    if request.GET and form.is_valid():
+        qs = selectors.matcher(community=community, tag_names=form.cleaned_data["tags"])
+        page = Paginator(qs, settings.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    results = [
+        (profile.score, privacy.profile_card(viewer=viewer, profile=profile))  # type: ignore[attr-defined]
+        for profile in (page.object_list if page else [])
+    ]
+    return render(
+        request,
+        "members/matcher.html",
+        {"community": community, "viewer": viewer, "form": form, "page": page, "results": results},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def community_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_organiser(user=request.user, slug=slug)
+    community = viewer.community
+    form = CommunitySettingsForm(
+        request.POST or None, initial=CommunitySettingsForm.initial_for(community)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.community_update(actor=viewer, community=community, changes=form.cleaned_data)
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect(reverse("members:settings", kwargs={"slug": slug}))
+    return render(
+        request,
+        "members/settings.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "form": form,
+            "active_members": selectors.active_member_count(community=community),
+            "audit_log": community.audit_log.select_related("actor")[:20],
+        },
+    )
+
+
+@login_required
+@require_POST
+def enter_growth(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_organiser(user=request.user, slug=slug)
+    try:
+        services.community_enter_growth(actor=viewer, community=viewer.community)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The community is now in the growth phase."))
+    return redirect(reverse("members:settings", kwargs={"slug": slug}))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_organiser(user=request.user, slug=slug)
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.member_add(
+                actor=viewer,
+                community=viewer.community,
+                email=form.cleaned_data["email"],
+                username=form.cleaned_data["username"] or None,
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Added. They will receive an e-mail."))
+            return redirect(
+                reverse("members:profile", kwargs={"slug": slug, "membership_id": membership.pk})
+            )
+    return render(
+        request,
+        "members/member_add.html",
+        {"community": viewer.community, "viewer": viewer, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_import(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_organiser(user=request.user, slug=slug)
+    form = MemberImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = imports.members_import(
+                actor=viewer,
+                community=viewer.community,
+                data=imports.read_upload(upload),
+                create_tags=form.cleaned_data["create_tags"],
+            )
+        except ValidationError as exc:
+            add_to_form(form, exc)
+    return render(
+        request,
+        "members/member_import.html",
+        {
+            "community": viewer.community,
+            "viewer": viewer,
+            "form": form,
+            "report": report,
+            "columns": imports.COLUMNS,
+        },
+    )
+
+
+@login_required
+def member_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    """The directory as CSV for moderators and organisers, privacy applied."""
+    viewer = access.access_moderation(user=request.user, slug=slug)
+    return exports.directory_csv_response(viewer=viewer)
