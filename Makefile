@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	DJANGO_DEBUG=true $(BIN)/mypy .
+	DJANGO_DEBUG=true $(BIN)/mypy
 
 checks: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run

@@ -85,6 +85,17 @@ def access_directory(*, user: AnyUser, slug: str) -> Membership:
     )
 
 
+def access_own_profile(*, user: AnyUser, slug: str) -> Membership:
+    """Reading one's own profile: active members, and lapsed ones (read-only)."""
+    return _access(
+        user=user,
+        slug=slug,
+        roles=(*READER_ROLES, Role.CANDIDATE),
+        statuses=ACTIVE_OR_LAPSED,
+        message=_("Only members can see their profile here."),
+    )
+
+
 def access_own_profile_edit(*, user: AnyUser, slug: str) -> Membership:
     return _access(
         user=user,

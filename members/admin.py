@@ -3,11 +3,14 @@ every field; organisers and moderators work in the portal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from members import services
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
 
 
@@ -54,6 +57,11 @@ class MembershipAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "community", "referred_by")
     list_select_related = ("user", "community")
 
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Role and status are facets of the profile's search documents.
+        services.profile_refresh_search(membership_id=obj.pk)
+
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
@@ -63,6 +71,12 @@ class ProfileAdmin(admin.ModelAdmin):
     raw_id_fields = ("membership", "community")
     filter_horizontal = ("tags",)
     list_select_related = ("community",)
+    readonly_fields = ("search_document", "full_search_document")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the tags are saved: the search documents are built from fields and tags.
+        services.profile_refresh_search(membership_id=form.instance.pk)
 
 
 @admin.register(Tag)

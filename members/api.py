@@ -10,6 +10,7 @@ from allauth.account import app_settings as account_settings
 from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf_serializers
@@ -51,6 +52,18 @@ def paginated(
     paginator = Pagination()
     page = paginator.paginate_queryset(queryset, request, view=view) or []
     return paginator.get_paginated_response([item(obj) for obj in page])
+
+
+def query_params(request: Request) -> QueryDict:
+    """The query parameters, refusing NUL characters (PostgreSQL cannot compare them: a 500)."""
+    bad = sorted(
+        {key for key, values in request.query_params.lists() if any("\x00" in v for v in values)}
+    )
+    if bad:
+        raise drf_serializers.ValidationError(
+            {key: [_("Null characters are not allowed.")] for key in bad}
+        )
+    return request.query_params
 
 
 def _community_data(community: Community, viewer: Membership | None) -> dict[str, Any]:
@@ -158,7 +171,7 @@ class MemberListView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         """The directory, privacy applied: hidden fields are left out of each profile."""
         viewer = access.access_directory(user=request.user, slug=slug)
-        params = request.query_params
+        params = query_params(request)
         filters = selectors.DirectoryFilters(
             skills=params.getlist("skill"),
             needs=params.getlist("need"),
@@ -196,7 +209,7 @@ class MemberListView(APIView):
 class MemberMeView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, slug: str) -> Response:
-        membership = access.access_own_profile_edit(user=request.user, slug=slug)
+        membership = access.access_own_profile(user=request.user, slug=slug)
         profile = selectors.own_profile(membership=membership)
         return Response(privacy.profile_data(viewer=membership, profile=profile))
 
@@ -286,7 +299,7 @@ class MatcherView(APIView):
     def get(self, request: Request, slug: str) -> Response:
         """Members ranked by how many of the given skills they have (moderators)."""
         viewer = access.access_moderation(user=request.user, slug=slug)
-        names = [n for value in request.query_params.getlist("tags") for n in value.split(",")]
+        names = [n for value in query_params(request).getlist("tags") for n in value.split(",")]
         qs = selectors.matcher(community=viewer.community, tag_names=names)
         return paginated(
             request,

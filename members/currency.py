@@ -4,7 +4,7 @@ Money is stored as integer minor units (fen for CNY). Decimal is used only at th
 to read what an organiser types into a form and to format an amount for display.
 """
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -60,11 +60,13 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
     """
     try:
         value = Decimal(amount)
-    except (InvalidOperation, TypeError, ValueError) as exc:
+    except (ArithmeticError, TypeError, ValueError) as exc:
         raise ValidationError(_("Enter an amount such as 200.00."), code="invalid") from exc
     if not value.is_finite():
         raise ValidationError(_("Enter an amount such as 200.00."), code="invalid")
     exponent = EXPONENT[currency]
+    if value.adjusted() > 18:  # far beyond any fee; keeps the arithmetic below in range
+        raise ValidationError(_("This amount is too large."), code="too_large")
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():
         raise ValidationError(

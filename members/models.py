@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser
@@ -11,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -19,8 +20,13 @@ from members.currency import Currency
 from members.search import SearchDocumentField
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # reads the disk: once per process
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zones():
         raise ValidationError(
             _("“%(value)s” is not a known time zone, e.g. Asia/Shanghai."),
             code="invalid",
@@ -345,8 +351,6 @@ class Profile(models.Model):
         ]
         indexes = [
             models.Index(fields=["community", "handle"], name="members_profile_by_handle"),
-            models.Index("community", Upper("city"), name="members_profile_by_city"),
-            models.Index("community", Upper("industry"), name="members_profile_by_industry"),
         ]
 
     def __str__(self) -> str:

@@ -142,12 +142,18 @@ def preview_cards(*, profile: Profile) -> list[tuple[Promise, ProfileCard]]:
     ]
 
 
-def search_filter(*, viewer: Membership | None, community: Community, text: str) -> Q:
-    """Free-text search that only matches hidden fields the viewer may see."""
-    if sees_every_hidden_field(viewer=viewer, community=community):
-        return Q(full_search_document__matches=text)
+def search_filter(
+    *, viewer: Membership | None, community: Community, query: str | search.Query
+) -> Q:
+    """Free-text search (with any facet filters) that only matches hidden fields the viewer
+    may see: the shared document for everyone, the full one for the viewer's own profile."""
+    if isinstance(query, str):
+        query = search.Query(text=query)
+    if sees_every_hidden_field(viewer=viewer, community=community) or not query.text.strip():
+        column = "full_search_document" if query.text.strip() else "search_document"
+        return Q(**{f"{column}__matches": query})
     own = Q(pk=viewer.pk) if viewer is not None else Q(pk__in=[])
-    return Q(search_document__matches=text) | (own & Q(full_search_document__matches=text))
+    return Q(search_document__matches=query) | (own & Q(full_search_document__matches=query))
 
 
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -179,8 +185,25 @@ def export_row(*, viewer: Membership | None, profile: Profile, columns: list[str
     return row
 
 
-def search_documents(profile: Profile, tag_names: Iterable[str]) -> tuple[str, str]:
-    """The (shared, shared + hidden) search documents for a profile."""
-    shared = [getattr(profile, name) for name in SHARED_TEXT_FIELDS] + list(tag_names)
+def search_facets(profile: Profile, tags: Iterable[Tag]) -> list[str]:
+    """Exact-filter tokens of a profile, all from shared fields: its tags, city, industry, and
+    the membership's role and status (so the directory needs no join to filter on them)."""
+    return [
+        *(search.facet("t", tag.pk) for tag in tags),
+        search.facet("c", profile.city),
+        search.facet("i", profile.industry),
+        search.facet("r", profile.membership.role),
+        search.facet("s", profile.membership.status),
+    ]
+
+
+def search_documents(profile: Profile, tags: Iterable[Tag]) -> tuple[str, str]:
+    """The (shared, shared + hidden) search documents for a profile with these tags."""
+    tags = list(tags)
+    shared = [getattr(profile, name) for name in SHARED_TEXT_FIELDS] + [t.name for t in tags]
     hidden = [getattr(profile, name) for name in HIDDEN_FIELDS]
-    return search.document(*shared), search.document(*shared, *hidden)
+    facets = search_facets(profile, tags)
+    return (
+        search.document(*shared, facets=facets),
+        search.document(*shared, *hidden, facets=facets),
+    )

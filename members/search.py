@@ -9,9 +9,14 @@ A query is tokenised the same way. A Latin word matches any token it begins (``e
 ``engineer``); a run of CJK characters must contain all of its pairs (``交互设计`` needs
 ``交互``, ``互设`` and ``设计``), a single character matches itself.
 
-On PostgreSQL the document is indexed as a ``tsvector`` built directly from the tokens (no
-text-search parser, so no dependence on the server's locale) by a GIN index that a migration
-creates; the query becomes a ``tsquery``. Elsewhere the same terms become ``LIKE`` clauses.
+A document also carries *facet* tokens for exact filters (``:t:42`` for tag 42, ``:c:上海`` for
+a city), so a search and any number of filters are answered together by one index lookup
+instead of a join per filter.
+
+On PostgreSQL the column *is* a ``tsvector`` holding exactly these tokens (written as a
+quoted tsvector literal, so no text-search parser and no dependence on the server's locale),
+with a GIN index that a migration creates; a query becomes a ``tsquery``. Elsewhere (SQLite)
+the column is text and the same terms become ``LIKE`` clauses.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from django.db.models import Lookup
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _SEGMENT = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
+_NON_WORD = re.compile(r"\W+")
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 24
@@ -49,9 +55,16 @@ def _segments(text: str) -> Iterable[tuple[str, bool]]:
         yield segment, bool(_CJK_RUN.fullmatch(segment))
 
 
-def document(*texts: str) -> str:
+def facet(kind: str, value: object) -> str:
+    """An exact-match token such as ``:c:new_york``: case-folded, non-word characters as ``_``.
+    The leading colon keeps it out of reach of free text (whose terms begin with a letter):
+    otherwise the query ``c`` would find everyone with a city."""
+    return f":{kind}:" + _NON_WORD.sub("_", _normalise(str(value)).strip()).strip("_")
+
+
+def document(*texts: str, facets: Iterable[str] = ()) -> str:
     """The search document for the given texts: unique tokens, space-separated and -framed."""
-    tokens: dict[str, None] = {}
+    tokens: dict[str, None] = dict.fromkeys(f for f in facets if not f.endswith(":"))
     for text in texts:
         for segment, is_cjk in _segments(text or ""):
             if is_cjk:
@@ -60,7 +73,9 @@ def document(*texts: str) -> str:
                 for i in range(len(segment) - 1):
                     tokens[segment[i : i + 2]] = None
             else:
-                tokens[segment] = None
+                # PostgreSQL refuses lexemes over 2,047 bytes; a query term is at most
+                # MAX_QUERY_CHARS long, so it still finds the word by its beginning.
+                tokens[segment[:MAX_QUERY_CHARS]] = None
     if not tokens:
         return ""
     return " " + " ".join(tokens) + " "
@@ -78,48 +93,101 @@ def parse_query(text: str) -> tuple[Term, ...]:
     return tuple(terms)[:MAX_QUERY_TERMS]
 
 
-def _tsquery(terms: tuple[Term, ...]) -> str:
-    # Tokens are word characters only, so quoting them needs no escaping.
-    return " & ".join(f"'{t.text}'" + (":*" if t.prefix else "") for t in terms)
+@dataclass(frozen=True)
+class Query:
+    """Free text plus facet tokens that must all be in a document, and facet tokens that must
+    not be (``excluded``)."""
+
+    text: str = ""
+    facets: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    def terms(self) -> tuple[Term, ...]:
+        exact = tuple(Term(f, prefix=False) for f in dict.fromkeys(self.facets))
+        return exact + parse_query(self.text)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms())
+
+
+def _tsquery(terms: tuple[Term, ...], excluded: tuple[str, ...]) -> str:
+    # Tokens are word characters (and a facet's colons) only, so quoting needs no escaping.
+    wanted = [f"'{t.text}'" + (":*" if t.prefix else "") for t in terms]
+    return " & ".join(wanted + [f"!'{token}'" for token in excluded])
+
+
+def _like_pattern(term: Term) -> str:
+    escaped = term.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"% {escaped}{'' if term.prefix else ' '}%"
+
+
+_TSVECTOR_LEXEME = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _tsvector_literal(doc: str) -> str:
+    lexemes = (t.replace("\\", "\\\\").replace("'", "''") for t in doc.split())
+    return " ".join(f"'{lexeme}'" for lexeme in lexemes)
+
+
+def _from_tsvector_literal(value: str) -> str:
+    tokens = [
+        m.group(1).replace("''", "'").replace("\\\\", "\\")
+        for m in _TSVECTOR_LEXEME.finditer(value)
+    ]
+    return " " + " ".join(tokens) + " " if tokens else ""
 
 
 class SearchDocumentField(models.TextField):
-    """A text column holding a search document (see module docstring)."""
+    """A search document (see module docstring): ``tsvector`` on PostgreSQL, text elsewhere.
+    Python always sees the space-framed token string."""
+
+    def db_type(self, connection: Any) -> str | None:
+        if connection.vendor == "postgresql":
+            return "tsvector"
+        return super().db_type(connection)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        value = super().get_db_prep_value(value, connection, prepared)
+        if value is not None and connection.vendor == "postgresql":
+            return _tsvector_literal(value)
+        return value
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None or connection.vendor != "postgresql":
+            return value
+        return _from_tsvector_literal(value)
 
 
 @SearchDocumentField.register_lookup
 class Matches(Lookup):
-    """``field__matches=<free text>``: every term of the query is in the document."""
+    """``field__matches=<free text or Query>``: every term of the query is in the document."""
 
     lookup_name = "matches"
     prepare_rhs = False
 
-    def _terms(self) -> tuple[Term, ...]:
-        return parse_query(str(self.rhs))
+    def _query(self) -> Query:
+        return self.rhs if isinstance(self.rhs, Query) else Query(text=str(self.rhs))
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        terms = self._terms()
+        query = self._query()
+        terms = query.terms()
         if not terms:
             return "1 = 0", ()
         clauses: list[str] = []
         params: list[Any] = []
-        for term in terms:
-            clauses.append(f"{lhs} LIKE %s")
+        for term, negate in [(t, False) for t in terms] + [
+            (Term(token, prefix=False), True) for token in query.excluded
+        ]:
+            clauses.append(f"{lhs} {'NOT ' if negate else ''}LIKE %s ESCAPE '\\'")
             params.extend(lhs_params)
-            params.append(f"% {term.text}{'' if term.prefix else ' '}%")
+            params.append(_like_pattern(term))
         return "(" + " AND ".join(clauses) + ")", tuple(params)
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        terms = self._terms()
+        query = self._query()
+        terms = query.terms()
         if not terms:
             return "1 = 0", ()
-        return f"members_search_tsvector({lhs}) @@ %s::tsquery", (*lhs_params, _tsquery(terms))
-
-
-POSTGRES_FUNCTION = """
-CREATE OR REPLACE FUNCTION members_search_tsvector(doc text) RETURNS tsvector
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT array_to_tsvector(array_remove(string_to_array(doc, ' '), '')) $$;
-"""
+        return f"{lhs} @@ %s::tsquery", (*lhs_params, _tsquery(terms, query.excluded))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from members import privacy
+from members import privacy, search
 from members.models import Community, Membership, Profile, Tag, User
 
 DIRECTORY_ROLES = (
@@ -28,7 +28,7 @@ def profile_for_viewer(*, viewer: Membership, membership_id: int) -> Profile | N
     qs = profiles_with_related().filter(
         community_id=viewer.community_id, membership_id=membership_id
     )
-    if not viewer.is_organiser:
+    if not viewer.is_organiser and membership_id != viewer.pk:
         qs = qs.filter(
             membership__status=Membership.Status.ACTIVE, membership__role__in=DIRECTORY_ROLES
         )
@@ -88,9 +88,11 @@ def directory(
 ) -> QuerySet[Profile]:
     """The members a viewer may find, filtered and searched, privacy applied to the search.
 
-    Raises ValidationError naming the parameter for unknown tags, roles or statuses.
+    Every filter, the membership's role and status included, is a facet token of the profile's
+    search document, so the whole question is one index lookup (members.search). A query with
+    nothing searchable in it (``"!!!"``) is no text filter at all. Raises ValidationError naming
+    the parameter for unknown tags, roles or statuses.
     """
-    qs = profiles_with_related().filter(community=community, membership__role__in=DIRECTORY_ROLES)
     status = filters.status or Membership.Status.ACTIVE
     if status not in Membership.Status.values:
         raise ValidationError({"status": _("Unknown status.")}, code="invalid")
@@ -99,29 +101,63 @@ def directory(
             {"status": _("Only organisers can list members who are not active.")},
             code="forbidden",
         )
-    qs = qs.filter(membership__status=status)
+    facets = [search.facet("s", status)]
+    excluded: tuple[str, ...] = ()
     if filters.role:
         if filters.role not in DIRECTORY_ROLES:
             raise ValidationError({"role": _("Unknown role.")}, code="invalid")
-        qs = qs.filter(membership__role=filters.role)
-    for kind, names, field_name in (
-        (Tag.Kind.SKILL, filters.skills, "skill"),
-        (Tag.Kind.NEED, filters.needs, "need"),
-        (Tag.Kind.HOBBY, filters.hobbies, "hobby"),
-    ):
-        for tag in tags_by_names(
-            community=community, kind=kind, names=names, field_name=field_name
-        ):
-            qs = qs.filter(
-                Exists(Profile.tags.through.objects.filter(profile_id=OuterRef("pk"), tag=tag))
-            )
+        facets.append(search.facet("r", filters.role))
+    else:
+        excluded = (search.facet("r", Membership.Role.CANDIDATE),)
+    tags = _filter_tags(
+        community=community,
+        wanted={"skill": filters.skills, "need": filters.needs, "hobby": filters.hobbies},
+    )
+    facets += [search.facet("t", tag.pk) for tag in tags]
     if filters.industry.strip():
-        qs = qs.filter(industry__iexact=filters.industry.strip())
+        facets.append(search.facet("i", filters.industry))
     if filters.city.strip():
-        qs = qs.filter(city__iexact=filters.city.strip())
-    if filters.q.strip():
-        qs = qs.filter(privacy.search_filter(viewer=viewer, community=community, text=filters.q))
-    return qs.order_by("handle", "pk")
+        facets.append(search.facet("c", filters.city))
+    text = filters.q if search.parse_query(filters.q) else ""
+    query = search.Query(text=text, facets=tuple(facets), excluded=excluded)
+    return (
+        profiles_with_related()
+        .filter(community=community)
+        .filter(privacy.search_filter(viewer=viewer, community=community, query=query))
+        .order_by("handle", "pk")
+    )
+
+
+def _filter_tags(*, community: Community, wanted: dict[str, list[str]]) -> list[Tag]:
+    """Resolve the directory's tag filters (parameter name → tag names) in one query, or raise
+    a ValidationError naming each parameter with an unknown tag."""
+    pairs = {
+        (kind, name.strip().casefold()): (kind, name.strip())
+        for kind, names in wanted.items()
+        for name in names
+        if name and name.strip()
+    }
+    if not pairs:
+        return []
+    q = Q()
+    for kind, key in pairs:
+        q |= Q(kind=kind, name__iexact=key)
+    found = list(Tag.objects.filter(Q(community=community) & q))
+    known = {(t.kind, t.name.casefold()) for t in found}
+    errors: dict[str, list[str]] = {}
+    for pair, (kind, original) in pairs.items():
+        if pair not in known:
+            errors.setdefault(kind, []).append(original)
+    if errors:
+        raise ValidationError(
+            {
+                kind: _("Unknown tag: %(names)s. Add it to the vocabulary first.")
+                % {"names": ", ".join(names)}
+                for kind, names in errors.items()
+            },
+            code="unknown_tag",
+        )
+    return found
 
 
 def matcher(*, community: Community, tag_names: list[str]) -> QuerySet[Profile]:

@@ -29,13 +29,18 @@ class MinorUnitsField(serializers.IntegerField):
 
 
 class StrictPayloadMixin:
-    """Refuse fields the endpoint does not know, naming them, instead of ignoring them."""
+    """Refuse fields the endpoint does not know, naming them, instead of ignoring them; the
+    same for read-only fields (``created_at``), which a caller may not set either."""
 
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields))  # type: ignore[attr-defined]
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+            fields = self.fields  # type: ignore[attr-defined]
+            unknown = sorted(set(data.keys()) - set(fields))
+            read_only = sorted(k for k in data if k in fields and fields[k].read_only)
+            errors = {name: [_("Unknown field.")] for name in unknown}
+            errors.update({name: [_("This field cannot be set here.")] for name in read_only})
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
@@ -140,7 +145,7 @@ _ADDABLE = [r for r in Membership.Role.values if r != Membership.Role.CANDIDATE]
 
 
 class MemberAddSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)  # User.email's column
     username = serializers.CharField(max_length=150, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=_ADDABLE, required=False, default=Membership.Role.MEMBER)
 

@@ -59,7 +59,8 @@ PROFILE_TAG_FIELDS: dict[str, str] = {
 }
 ADDABLE_ROLES = (Role.MEMBER, Role.MODERATOR, Role.ORGANISER)
 MAX_TAGS_PER_KIND = 20
-_TAG_NAME = re.compile(r"^[^,;，；、\n\r\t]{1,40}$")
+MAX_EMAIL_LENGTH = 254  # User.email's column
+_TAG_NAME = re.compile(r"^[^,;，；、\n\r\t\x00]{1,40}$")
 
 
 def _default_vocabulary() -> dict[str, list[str]]:
@@ -118,7 +119,7 @@ def community_create(*, creator: User, slug: str, name: str, **rules: Any) -> Co
                 joined_via=Membership.JoinedVia.FOUNDED,
                 activated_at=timezone.now(),
             )
-            _profile_create(membership=membership, handle=_default_handle(creator))
+            _profile_create(membership=membership)
             Tag.objects.bulk_create(
                 Tag(community=community, kind=kind, name=tag_name)
                 for kind, names in _default_vocabulary().items()
@@ -230,11 +231,6 @@ def community_sync_phase(*, community_id: int) -> Community | None:
 # --- Memberships -------------------------------------------------------------------------------
 
 
-def _default_handle(user: User) -> str:
-    base = user.username or (user.email.split("@")[0] if user.email else "") or "member"
-    return base[:40]
-
-
 def _unique_handle(*, community: Community, wanted: str) -> str:
     base = (wanted.strip() or "member")[:34]
     taken = {
@@ -251,21 +247,51 @@ def _unique_handle(*, community: Community, wanted: str) -> str:
     return f"{base}-{n}"
 
 
-def _profile_create(*, membership: Membership, handle: str) -> Profile:
+def _profile_create(*, membership: Membership) -> Profile:
+    """A new member's profile. The handle is neutral ("member-42") rather than taken from the
+    e-mail address, which would name the person in the growth phase; they choose their own."""
     profile = Profile(
         membership=membership,
         community=membership.community,
-        handle=_unique_handle(community=membership.community, wanted=handle),
+        handle=_unique_handle(community=membership.community, wanted=f"member-{membership.pk}"),
     )
     profile.search_document, profile.full_search_document = privacy.search_documents(profile, [])
     profile.save()
     return profile
 
 
+def _refresh_search(*, membership: Membership) -> None:
+    """Rebuild the search documents of a membership's profile (its role, status or tags
+    changed). Call inside the transaction that made the change."""
+    profile = (
+        Profile.objects.select_related("membership")
+        .prefetch_related("tags")
+        .get(membership=membership)
+    )
+    profile.search_document, profile.full_search_document = privacy.search_documents(
+        profile, profile.tags.all()
+    )
+    profile.save(update_fields=["search_document", "full_search_document"])
+
+
+def profile_refresh_search(*, membership_id: int) -> None:
+    """Rebuild one profile's search documents (after a change made outside these services,
+    such as an edit in the admin)."""
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(pk=membership_id).first()
+        if membership is not None and hasattr(membership, "profile"):
+            _refresh_search(membership=membership)
+
+
 def _normalise_email(email: object) -> str:
     value = str(email or "").strip()
     if not value:
         raise ValidationError({"email": _("Enter an e-mail address.")}, code="required")
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValidationError(
+            {"email": _("At most %(max)d characters.") % {"max": MAX_EMAIL_LENGTH}},
+            code="max_length",
+        )
     try:
         validate_email(value)
     except ValidationError:
@@ -341,7 +367,7 @@ def member_add(
                 activated_at=now,
             )
             event = Event.MEMBER_ADDED
-            _profile_create(membership=membership, handle=_default_handle(user))
+            _profile_create(membership=membership)
         elif membership.status == Status.ACTIVE:
             raise ValidationError(
                 {"email": _("This person is already an active member.")}, code="duplicate"
@@ -350,6 +376,7 @@ def member_add(
             previous = {"role": membership.role, "status": membership.status}
             membership.role, membership.status, membership.activated_at = role, Status.ACTIVE, now
             membership.save(update_fields=["role", "status", "activated_at"])
+            _refresh_search(membership=membership)
             event = Event.STATUS_CHANGED
         if profile:
             profile_update(membership=membership, data=profile, create_tags=create_tags)
@@ -420,6 +447,7 @@ def membership_change(
                 locked.activated_at = timezone.now()
         locked.role, locked.status = new_role, new_status
         locked.save(update_fields=["role", "status", "activated_at"])
+        _refresh_search(membership=locked)
         _sync_phase(community=community)
     return locked
 
@@ -467,6 +495,9 @@ def profile_update(
                 if not isinstance(value, str):
                     errors.setdefault(name, []).append(_("Enter text."))
                     continue
+                if "\x00" in value:
+                    errors.setdefault(name, []).append(_("Null characters are not allowed."))
+                    continue
                 setattr(profile, name, value.strip())
         new_tags: dict[str, list[Tag]] = {}
         for field_name, kind in PROFILE_TAG_FIELDS.items():
@@ -500,9 +531,8 @@ def profile_update(
         if new_tags:
             kept = [t for t in profile.tags.all() if t.kind not in new_tags]
             profile.tags.set(kept + [t for tags in new_tags.values() for t in tags])
-        names = [t.name for t in profile.tags.all()]
         profile.search_document, profile.full_search_document = privacy.search_documents(
-            profile, names
+            profile, profile.tags.all()
         )
         try:
             with transaction.atomic():

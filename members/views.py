@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,8 @@ from members.forms import (
     ProfileForm,
     TagCreateForm,
 )
+from members.models import Membership
+from members.pagination import CappedPaginator
 
 
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
@@ -84,7 +85,9 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             add_to_form(form, exc)
         else:
-            page = Paginator(qs, settings.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+            page = CappedPaginator(qs, settings.DIRECTORY_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            )
     cards = privacy.profile_cards(viewer=viewer, profiles=page.object_list) if page else []
     return render(
         request,
@@ -130,8 +133,11 @@ def profile_detail(request: HttpRequest, slug: str, membership_id: int) -> HttpR
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_profile(request: HttpRequest, slug: str) -> HttpResponse:
-    """Edit one's own profile, with a preview of how others see it in each phase."""
-    membership = access.access_own_profile_edit(user=request.user, slug=slug)
+    """Edit one's own profile, with a preview of how others see it in each phase. Lapsed
+    members see it read-only."""
+    membership = access.access_own_profile(user=request.user, slug=slug)
+    if request.method == "POST":
+        access.access_own_profile_edit(user=request.user, slug=slug)
     community = membership.community
     profile = selectors.own_profile(membership=membership)
     vocabulary = selectors.vocabulary(community=community)
@@ -153,6 +159,7 @@ def my_profile(request: HttpRequest, slug: str) -> HttpResponse:
             "community": community,
             "viewer": membership,
             "form": form,
+            "can_edit": membership.status == Membership.Status.ACTIVE,
             "tag_form": TagCreateForm(),
             "previews": privacy.preview_cards(profile=profile),
         },
@@ -189,9 +196,9 @@ def matcher(request: HttpRequest, slug: str) -> HttpResponse:
     page = None
     if request.GET and form.is_valid():
         qs = selectors.matcher(community=community, tag_names=form.cleaned_data["tags"])
-        page = Paginator(qs, settings.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(qs, settings.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     results = [
-        (profile.score, privacy.profile_card(viewer=viewer, profile=profile))  # type: ignore[attr-defined]
+        (profile.score, privacy.profile_card(viewer=viewer, profile=profile))
         for profile in (page.object_list if page else [])
     ]
     return render(

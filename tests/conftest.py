@@ -74,7 +74,7 @@ def member(community: Community) -> Membership:
     return add_member(community, profile={"handle": "plain"})
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {
         **browser_type_launch_args,

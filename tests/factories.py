@@ -75,9 +75,63 @@ def set_status(membership: Membership, status: str, role: str | None = None) -> 
     Membership.objects.filter(pk=membership.pk).update(
         status=status, **({"role": role} if role else {})
     )
+    services.profile_refresh_search(membership_id=membership.pk)  # role and status are facets
     membership.refresh_from_db()
     return membership
 
 
 def tag(community: Community, kind: str, name: str) -> Tag:
     return Tag.objects.get_or_create(community=community, kind=kind, name=name)[0]
+
+
+CITIES = ["上海", "北京", "深圳", "Singapore", "London"]
+
+
+def bulk_members(community: Community, n: int, *, start: int = 0) -> list[Membership]:
+    """``n`` active members with full profiles and tags, made in a handful of queries
+    (for query-budget tests at several data sizes)."""
+    from members import privacy
+    from members.models import Profile
+
+    skills = [tag(community, Tag.Kind.SKILL, name) for name in ("交互设计", "SQL", "Copywriting")]
+    needs = [tag(community, Tag.Kind.NEED, name) for name in ("招聘", "Mentoring")]
+    hobby = tag(community, Tag.Kind.HOBBY, "跑步")
+    users = User.objects.bulk_create(
+        User(
+            username=f"bulk{community.pk}-{i}",
+            email=f"bulk{community.pk}-{i}@example.com",
+            password=_HASHED,
+        )
+        for i in range(start, start + n)
+    )
+    memberships = Membership.objects.bulk_create(
+        Membership(
+            user=u,
+            community=community,
+            role=Membership.Role.MEMBER,
+            status=Membership.Status.ACTIVE,
+            joined_via=Membership.JoinedVia.IMPORTED,
+        )
+        for u in users
+    )
+    profiles = []
+    links = []
+    for i, m in enumerate(memberships):
+        p = Profile(
+            membership=m,
+            community=community,
+            handle=f"bulk-{start + i:05d}",
+            real_name=f"真名{start + i}",
+            company=f"公司{start + i}",
+            role_title="产品经理",
+            industry="互联网",
+            city=CITIES[i % len(CITIES)],
+            career_path="从运营到产品",
+        )
+        mine = [skills[i % 3], needs[i % 2], hobby]
+        p.search_document, p.full_search_document = privacy.search_documents(p, mine)
+        profiles.append(p)
+        links += [Profile.tags.through(profile_id=m.pk, tag_id=t.pk) for t in mine]
+    Profile.objects.bulk_create(profiles)
+    Profile.tags.through.objects.bulk_create(links)
+    return memberships

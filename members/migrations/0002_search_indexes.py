@@ -1,11 +1,7 @@
-"""GIN indexes for directory search on PostgreSQL (see members/search.py).
-
-Other databases (the embedded SQLite default) search with LIKE and need nothing here.
-"""
+"""GIN indexes for directory search on PostgreSQL, where the search documents are tsvector
+columns (see members/search.py). SQLite searches with LIKE and needs nothing here."""
 
 from django.db import migrations
-
-from members.search import POSTGRES_FUNCTION
 
 INDEXES = (
     ("members_profile_search_gin", "search_document"),
@@ -16,11 +12,9 @@ INDEXES = (
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(POSTGRES_FUNCTION)
     for name, column in INDEXES:
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON members_profile "
-            f"USING gin (members_search_tsvector({column}))"
+            f"CREATE INDEX IF NOT EXISTS {name} ON members_profile USING gin ({column})"
         )
 
 
@@ -29,7 +23,6 @@ def drop(apps, schema_editor):
         return
     for name, _column in INDEXES:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-    schema_editor.execute("DROP FUNCTION IF EXISTS members_search_tsvector(text)")
 
 
 class Migration(migrations.Migration):

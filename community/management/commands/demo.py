@@ -14,6 +14,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 
 from members import services
 from members.models import Community, Membership, Tag, User
@@ -203,6 +204,7 @@ class Command(BaseCommand):
     help = "Load the demo communities (idempotent) and print the accounts to sign in with."
 
     @transaction.atomic
+    @translation.override("zh-hans")  # the demo communities are Chinese-first
     def handle(self, *args: Any, **options: Any) -> None:
         rng = random.Random(2026)  # the same profiles on every run
         hashed = make_password(PASSWORD)  # hashed once: hashing is slow on purpose

@@ -1,0 +1,279 @@
+"""Directory search and filter on 100,000 profiles, on PostgreSQL. Prints p50/p95.
+
+    make bench            # or: DATABASE_URL=postgres://… .venv/bin/python bench/directory.py
+
+Builds (once) a community of 100,000 members with realistic profiles in a database of its own
+(``<name>_bench``, created if missing), then times what the directory page asks the database
+for — the count and the first page with tags — for a Chinese search, an English search, a
+search by a hidden value as a plain member (finds nothing), and tag/city filters. Timing is
+wall-clock per request, after a warm-up.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+N_MEMBERS = int(os.environ.get("BENCH_MEMBERS", "100000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
+BATCH = 5000
+
+
+def bench_database_url() -> str:
+    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/community"))
+    if not url.scheme.startswith("postgres"):
+        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
+    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
+
+
+os.environ["DATABASE_URL"] = bench_database_url()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+sys.argv = [sys.argv[0]]
+
+subprocess_env = dict(os.environ)
+import subprocess
+
+subprocess.run(  # noqa: S603
+    [sys.executable, str(ROOT / "scripts" / "ensure_services.py")], check=True, env=subprocess_env
+)
+
+import django
+
+django.setup()
+
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from members import privacy, selectors, services
+from members.models import Community, Membership, Profile, Tag, User
+from members.pagination import CappedPaginator
+
+SKILLS = [
+    "交互设计",
+    "视觉设计",
+    "用户研究",
+    "数据分析",
+    "增长黑客",
+    "内容运营",
+    "社群运营",
+    "活动策划",
+    "文案",
+    "渠道资源整合",
+    "结构化思维",
+    "项目管理",
+    "产品规划",
+    "商业分析",
+    "品牌策略",
+    "销售",
+    "招聘",
+    "财务分析",
+    "法务合规",
+    "供应链",
+    "Python",
+    "SQL",
+    "Growth marketing",
+    "Copywriting",
+    "Product management",
+    "Interaction design",
+    "Brand strategy",
+    "Sales",
+    "Engineering",
+    "Machine learning",
+    "Data engineering",
+    "Community operations",
+    "UX research",
+    "Pricing",
+    "Partnerships",
+    "Public speaking",
+    "Negotiation",
+    "Fundraising",
+    "Recruiting",
+    "Leadership",
+]
+NEEDS = ["跨行业信息", "解决工作问题", "热点", "产品/运营技巧", "指导", "求职", "招聘", "Mentoring"]
+HOBBIES = ["跑步", "摄影", "桌游", "咖啡", "读书", "徒步", "Climbing", "Cooking", "Jazz", "Chess"]
+CITIES = [
+    "上海",
+    "北京",
+    "深圳",
+    "杭州",
+    "成都",
+    "广州",
+    "南京",
+    "武汉",
+    "西安",
+    "苏州",
+    "厦门",
+    "重庆",
+    "Singapore",
+    "London",
+    "Hong Kong",
+    "Berlin",
+    "New York",
+    "Tokyo",
+    "Sydney",
+    "Paris",
+]
+INDUSTRIES = [
+    "互联网",
+    "电商",
+    "教育",
+    "金融",
+    "医疗健康",
+    "SaaS",
+    "游戏",
+    "消费品",
+    "汽车",
+    "物流",
+    "Gaming",
+    "Fintech",
+    "Healthcare",
+    "Retail",
+    "Media",
+    "Energy",
+]
+TITLES = ["产品经理", "运营总监", "交互设计师", "数据分析师", "Engineer", "Designer", "Founder"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+
+
+def build() -> Community:
+    community = Community.objects.filter(slug="bench").first()
+    if community is not None and Profile.objects.filter(community=community).count() >= N_MEMBERS:
+        return community
+    print(f"Building {N_MEMBERS:,} members (once)…", flush=True)
+    started = time.perf_counter()
+    rng = random.Random(100_000)
+    creator, _ = User.objects.get_or_create(username="bench-organiser", email="bench@example.com")
+    if community is None:
+        community = services.community_create(
+            creator=creator, slug="bench", name="Bench", privacy_threshold=10
+        )
+    tags = {}
+    for kind, names in (
+        (Tag.Kind.SKILL, SKILLS),
+        (Tag.Kind.NEED, NEEDS),
+        (Tag.Kind.HOBBY, HOBBIES),
+    ):
+        for name in names:
+            tags[(kind, name)] = Tag.objects.get_or_create(
+                community=community, kind=kind, name=name
+            )[0]
+    hashed = make_password("bench-password")
+    done = Profile.objects.filter(community=community).count() - 1
+    while done < N_MEMBERS:
+        n = min(BATCH, N_MEMBERS - done)
+        with transaction.atomic():
+            users = User.objects.bulk_create(
+                User(username=f"bench{i}", email=f"bench{i}@example.com", password=hashed)
+                for i in range(done, done + n)
+            )
+            memberships = Membership.objects.bulk_create(
+                Membership(
+                    user=u,
+                    community=community,
+                    role=Membership.Role.MEMBER,
+                    status=Membership.Status.ACTIVE,
+                    joined_via=Membership.JoinedVia.PAID,
+                )
+                for u in users
+            )
+            profiles, links = [], []
+            for i, m in enumerate(memberships, start=done):
+                mine = [tags[(Tag.Kind.SKILL, s)] for s in rng.sample(SKILLS, 3)]
+                mine += [tags[(Tag.Kind.NEED, s)] for s in rng.sample(NEEDS, 2)]
+                mine.append(tags[(Tag.Kind.HOBBY, rng.choice(HOBBIES))])
+                p = Profile(
+                    membership=m,
+                    community=community,
+                    handle=f"m{i:06d}",
+                    real_name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                    company=f"Company {i % 5000}",
+                    role_title=rng.choice(TITLES),
+                    industry=rng.choice(INDUSTRIES),
+                    city=rng.choice(CITIES),
+                    career_path="从运营转产品，做过三年咨询。" if i % 2 else "Engineer turned PM.",
+                )
+                p.search_document, p.full_search_document = privacy.search_documents(p, mine)
+                profiles.append(p)
+                links += [Profile.tags.through(profile_id=m.pk, tag_id=t.pk) for t in mine]
+            Profile.objects.bulk_create(profiles)
+            Profile.tags.through.objects.bulk_create(links)
+        done += n
+        print(f"  {done:,}", flush=True)
+    services.community_sync_phase(community_id=community.pk)  # bulk rows skip the service
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"Built in {time.perf_counter() - started:.0f} s", flush=True)
+    return community
+
+
+def page_of(viewer: Membership, filters: selectors.DirectoryFilters) -> tuple[str, int]:
+    """What the directory page asks the database for: the (capped) count and the first page
+    of cards, through the same paginator the page uses."""
+    qs = selectors.directory(viewer=viewer, community=viewer.community, filters=filters)
+    page = CappedPaginator(qs, 24).get_page(1)
+    cards = privacy.profile_cards(viewer=viewer, profiles=page.object_list)
+    paginator: CappedPaginator = page.paginator  # type: ignore[assignment]
+    count = f"{paginator.shown_count:,}" + ("+" if paginator.capped else "")
+    return count, len(cards)
+
+
+def measure(label: str, viewer: Membership, filters: selectors.DirectoryFilters) -> None:
+    for _ in range(10):
+        page_of(viewer, filters)
+    times = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        count, _shown = page_of(viewer, filters)
+        times.append((time.perf_counter() - started) * 1000)
+    q = statistics.quantiles(times, n=100)
+    print(f"{label:<42} {count:>7} found  p50 {q[49]:6.2f} ms  p95 {q[94]:6.2f} ms")
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    community = build()
+    community.refresh_from_db()
+    viewer = (
+        Membership.objects.select_related("community")
+        .filter(community=community, role=Membership.Role.MEMBER)
+        .order_by("pk")
+        .first()
+    )
+    assert viewer is not None
+    hidden = (
+        Profile.objects.filter(community=community, company__startswith="Company")
+        .exclude(membership=viewer)
+        .order_by("pk")
+        .last()
+    )
+    assert hidden is not None
+    F = selectors.DirectoryFilters
+    print(
+        f"\n{Profile.objects.filter(community=community).count():,} profiles, phase "
+        f"{community.phase}, PostgreSQL {connection.pg_version}, {ROUNDS} rounds each\n"
+    )
+    measure("search “交互设计” (Chinese)", viewer, F(q="交互设计"))
+    measure("search “设计” (Chinese, 2 chars)", viewer, F(q="设计"))
+    measure("search “engin” (English prefix)", viewer, F(q="engin"))
+    measure("search “上海 交互设计” (two terms)", viewer, F(q="上海 交互设计"))
+    measure("search hidden company, plain member", viewer, F(q=hidden.company))
+    measure("filter skill=SQL", viewer, F(skills=["SQL"]))
+    measure("filter skill + need + city", viewer, F(skills=["SQL"], needs=["招聘"], city="上海"))
+    measure("filter city=Singapore", viewer, F(city="singapore"))
+    measure("no filter (first page)", viewer, F())
+
+
+if __name__ == "__main__":
+    main()

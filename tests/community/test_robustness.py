@@ -1,0 +1,891 @@
+"""SPEC §4: bad input gets a clear error (HTTP 400 naming the field, or a form error) and
+changes nothing; an unknown community is a 404 everywhere; no request produces a 500.
+
+The last test walks every URL pattern of the portal and the API (admin aside) as an organiser,
+a member and a visitor, with GET and POST (and PATCH on the API) and a set of nasty inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms.models import model_to_dict
+from django.test import Client
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
+from tests.factories import PASSWORD, UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+MONEY_ERROR = "Send the amount as an integer number of minor units (fen), e.g. 20000."
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        Community.objects.count(),
+        Membership.objects.count(),
+        Profile.objects.count(),
+        Tag.objects.count(),
+        User.objects.count(),
+        CommunityAuditLog.objects.count(),
+    )
+
+
+def _community_row(community: Community) -> dict[str, Any]:
+    community.refresh_from_db()
+    return model_to_dict(community)
+
+
+def _profile_row(membership: Membership) -> tuple[Any, ...]:
+    profile = Profile.objects.get(membership=membership)
+    return (
+        model_to_dict(profile, exclude=["tags"]),
+        sorted(profile.tags.values_list("kind", "name")),
+    )
+
+
+# --- Communities: create -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"slug": "Bad Slug"}, "slug", None),
+        ({"slug": "x"}, "slug", None),
+        ({"slug": "a" * 51}, "slug", "Ensure this field has no more than 50 characters."),
+        ({"slug": "-starts-with-hyphen"}, "slug", None),
+        ({"name": ""}, "name", "This field may not be blank."),
+        ({"name": "a\x00b"}, "name", "Null characters are not allowed."),
+        ({"name": ["a", "b"]}, "name", "Not a valid string."),
+        ({"entrance_fee": -1}, "entrance_fee", "Ensure this value is greater than or equal to 0."),
+        ({"monthly_fee": -100}, "monthly_fee", "Ensure this value is greater than or equal to 0."),
+        ({"entrance_fee": "200.00"}, "entrance_fee", MONEY_ERROR),
+        ({"entrance_fee": 200.0}, "entrance_fee", MONEY_ERROR),
+        ({"entrance_fee": "20000"}, "entrance_fee", MONEY_ERROR),
+        ({"monthly_fee": 10.5}, "monthly_fee", MONEY_ERROR),
+        ({"entrance_fee": True}, "entrance_fee", MONEY_ERROR),
+        ({"entrance_fee": [20000]}, "entrance_fee", MONEY_ERROR),
+        ({"entrance_fee": None}, "entrance_fee", "This field may not be null."),
+        ({"entrance_fee": 10**20}, "entrance_fee", None),
+        ({"currency": "XXX"}, "currency", '"XXX" is not a valid choice.'),
+        ({"time_zone": "Mars/Olympus"}, "time_zone", None),
+        ({"prize_split": [50, 50]}, "prize_split", "Give one weight for each of the 3 winners."),
+        ({"prize_split": "50,30,20"}, "prize_split", None),
+        ({"prize_split": [50, -30, 20]}, "prize_split", None),
+        ({"privacy_threshold": 0}, "privacy_threshold", None),
+        ({"votes_per_member": 0}, "votes_per_member", None),
+        ({"week_start": 7}, "week_start", None),
+        ({"voting_opens_time": "25:00"}, "voting_opens_time", None),
+        ({"tip_fee_percent": 101}, "tip_fee_percent", None),
+    ],
+)
+def test_community_create_refuses_bad_input_naming_the_field_and_saves_nothing(
+    api: APIClient, change: dict[str, Any], field: str, message: str | None
+) -> None:
+    # given
+    api.force_authenticate(UserFactory())
+    before = _counts()
+    # when
+    response = api.post("/api/v1/communities/", {"slug": "fine-slug", "name": "Fine", **change})
+    # then
+    assert response.status_code == 400
+    errors = response.json()
+    assert list(errors) == [field]
+    assert errors[field]
+    if message is not None:
+        assert message in str(errors[field])
+    assert _counts() == before
+
+
+UNKNOWN = ["Unknown field."]
+READ_ONLY = ["This field cannot be set here."]
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"colour": "red"}, {"colour": UNKNOWN}),
+        ({"phase": "growth"}, {"phase": UNKNOWN}),  # set by the threshold or the organiser, later
+        ({"id": 7, "active_members": 1000}, {"active_members": UNKNOWN, "id": UNKNOWN}),
+        ({"created_at": "2020-01-01T00:00:00Z"}, {"created_at": READ_ONLY}),
+        (
+            {"phase_changed_at": None, "my_role": "x"},
+            {"phase_changed_at": READ_ONLY, "my_role": UNKNOWN},
+        ),
+    ],
+)
+def test_community_create_names_unknown_and_read_only_fields(
+    api: APIClient, body: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    api.force_authenticate(UserFactory())
+    before = _counts()
+    response = api.post("/api/v1/communities/", {"slug": "fine-slug", "name": "Fine", **body})
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert _counts() == before
+
+
+def test_community_create_with_a_taken_slug(api: APIClient, community: Community) -> None:
+    api.force_authenticate(UserFactory())
+    before = _counts()
+    response = api.post("/api/v1/communities/", {"slug": "circle", "name": "Again"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["slug"]
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        ("{not json", "application/json", 400, "JSON parse error"),
+        ('{"slug": "ok-slug", "name": "X", "entrance_fee": NaN}', "application/json", 400, "NaN"),
+        ("[1, 2]", "application/json", 400, "Expected a dictionary, but got list."),
+        ("slug=ok-slug&name=X", "text/plain", 415, 'Unsupported media type "text/plain"'),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_refused(
+    api: APIClient, body: str, content_type: str, status: int, message: str
+) -> None:
+    api.force_authenticate(UserFactory())
+    before = _counts()
+    response = api.generic("POST", "/api/v1/communities/", body, content_type=content_type)
+    assert response.status_code == status
+    assert message in str(response.json())
+    assert _counts() == before
+
+
+def test_deeply_nested_json_is_400(api: APIClient) -> None:
+    api.raise_request_exception = False
+    api.force_authenticate(UserFactory())
+    body = '{"a":' * 5_000 + "1" + "}" * 5_000
+    response = api.generic("POST", "/api/v1/communities/", body, content_type="application/json")
+    assert response.status_code == 400
+
+
+# --- Communities: change ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"entrance_fee": "200.00"}, "entrance_fee"),
+        ({"entrance_fee": 200.0}, "entrance_fee"),
+        ({"monthly_fee": -1}, "monthly_fee"),
+        ({"winners_per_week": 2}, "prize_split"),  # the split still has three weights
+        ({"prize_split": []}, "prize_split"),
+        ({"phase": "purple"}, "phase"),
+        ({"time_zone": "Nowhere/City"}, "time_zone"),
+        ({"currency": "BTC"}, "currency"),
+        ({"slug": "renamed"}, "slug"),  # the address is fixed once created
+        ({"created_at": "2020-01-01T00:00:00Z"}, "created_at"),
+        ({"name": "New", "entrance_fee": -5}, "entrance_fee"),  # one bad field: nothing saved
+    ],
+)
+def test_community_patch_refuses_bad_input_and_changes_nothing(
+    api: APIClient, community: Community, organiser: Membership, body: dict[str, Any], field: str
+) -> None:
+    # given
+    api.force_authenticate(organiser.user)
+    before = _community_row(community)
+    audit = CommunityAuditLog.objects.count()
+    # when
+    response = api.patch("/api/v1/communities/circle/", body)
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert _community_row(community) == before
+    assert CommunityAuditLog.objects.count() == audit
+
+
+def test_phase_cannot_go_back_to_seed(
+    api: APIClient, community: Community, organiser: Membership
+) -> None:
+    # given a community that has grown
+    api.force_authenticate(organiser.user)
+    assert api.patch("/api/v1/communities/circle/", {"phase": "growth"}).status_code == 200
+    before = _community_row(community)
+    audit = CommunityAuditLog.objects.count()
+    # when
+    response = api.patch("/api/v1/communities/circle/", {"phase": "seed", "name": "Renamed"})
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "phase": ["A community in the growth phase cannot go back to the seed phase."]
+    }
+    assert _community_row(community) == before
+    assert before["phase"] == "growth"
+    assert CommunityAuditLog.objects.count() == audit
+
+
+# --- Profiles, members, tags -------------------------------------------------------------------
+
+
+def test_profile_patch_with_an_unknown_tag_names_skills_and_saves_nothing(
+    api: APIClient, community: Community, member: Membership
+) -> None:
+    # given
+    api.force_authenticate(member.user)
+    api.patch("/api/v1/communities/circle/members/me/", {"city": "上海", "skills": ["Planning"]})
+    before = _profile_row(member)
+    # when
+    response = api.patch(
+        "/api/v1/communities/circle/members/me/",
+        {"city": "北京", "skills": ["Copywriting", "Nope"]},
+    )
+    # then
+    assert response.status_code == 400
+    assert response.json() == {"skills": ["Unknown tag: Nope. Add it to the vocabulary first."]}
+    assert _profile_row(member) == before
+    assert not Tag.objects.filter(name="Nope").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"handle": ""}, "handle"),
+        ({"handle": "x" * 41}, "handle"),
+        ({"handle": "MOD"}, "handle"),  # the moderator's, in another case
+        ({"handle": None}, "handle"),
+        ({"city": "a\x00b"}, "city"),
+        ({"skills": "Planning"}, "skills"),
+        ({"skills": [["Planning"]]}, "skills"),
+        ({"skills": ["Planning"] * 21}, "skills"),
+        ({"needs": ["Planning"]}, "needs"),  # a skill, not a need
+        ({"email": "me@example.com"}, "email"),
+        ({"role": "organiser"}, "role"),  # one's own role is not a profile field
+    ],
+)
+def test_profile_patch_refuses_bad_input_and_saves_nothing(
+    api: APIClient,
+    community: Community,
+    moderator: Membership,
+    member: Membership,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    api.force_authenticate(member.user)
+    before = _profile_row(member)
+    response = api.patch("/api/v1/communities/circle/members/me/", body)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert _profile_row(member) == before
+    member.refresh_from_db()
+    assert member.role == Membership.Role.MEMBER
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "a\x00b@example.com"}, "email"),
+        ({"email": "x" * 250 + "@example.com"}, "email"),  # longer than the column
+        ({"email": ["a@example.com"]}, "email"),
+        ({"email": "ok@example.com", "role": "candidate"}, "role"),
+        ({"email": "ok@example.com", "role": "owner"}, "role"),
+        ({"email": "ok@example.com", "username": "spa ce"}, "username"),
+        ({"email": "ok@example.com", "username": "u" * 151}, "username"),
+        ({"email": "ok@example.com", "handle": "h"}, "handle"),
+    ],
+)
+def test_member_add_refuses_bad_input_and_saves_nothing(
+    api: APIClient, community: Community, organiser: Membership, body: dict[str, Any], field: str
+) -> None:
+    api.force_authenticate(organiser.user)
+    before = _counts()
+    response = api.post("/api/v1/communities/circle/members/", body)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "mood", "name": "Happy"}, "kind"),
+        ({"kind": "skill", "name": "a,b"}, "name"),
+        ({"kind": "skill", "name": "a；b"}, "name"),
+        ({"kind": "skill", "name": ""}, "name"),
+        ({"kind": "skill", "name": "x" * 41}, "name"),
+        ({"kind": "skill", "name": "planning"}, "name"),  # already there, as "Planning"
+        ({"kind": "skill", "name": "New", "created_by": 1}, "created_by"),
+        ({"kind": "skill", "name": "New", "id": 1}, "id"),
+    ],
+)
+def test_tag_create_refuses_bad_input_and_saves_nothing(
+    api: APIClient, community: Community, member: Membership, body: dict[str, Any], field: str
+) -> None:
+    api.force_authenticate(member.user)
+    before = _counts()
+    response = api.post("/api/v1/communities/circle/tags/", body)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"skill": "Nope"}, "skill"),
+        ({"need": "Planning"}, "need"),
+        ({"role": "candidate"}, "role"),
+        ({"status": "sleeping"}, "status"),
+        ({"industry": "a\x00b"}, "industry"),
+        ({"city": "\x00"}, "city"),
+        ({"skill": ["Planning", "\x00"]}, "skill"),
+    ],
+)
+def test_directory_refuses_bad_filters_naming_the_parameter(
+    api: APIClient, community: Community, organiser: Membership, query: dict, field: str
+) -> None:
+    api.force_authenticate(organiser.user)
+    response = api.get("/api/v1/communities/circle/members/", query)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [({"page": "-1"}, 404), ({"page": "abc"}, 404), ({"page": "99"}, 404), ({"page": "1"}, 200)],
+)
+def test_directory_pages_out_of_range_are_404(
+    api: APIClient, community: Community, organiser: Membership, query: dict, status: int
+) -> None:
+    api.force_authenticate(organiser.user)
+    assert api.get("/api/v1/communities/circle/members/", query).status_code == status
+
+
+@pytest.mark.parametrize("query", [{}, {"tags": ""}, {"tags": ","}, {"tags": "a\x00"}])
+def test_matcher_refuses_missing_or_bad_tags(
+    api: APIClient, community: Community, moderator: Membership, query: dict
+) -> None:
+    api.force_authenticate(moderator.user)
+    response = api.get("/api/v1/communities/circle/matcher/", query)
+    assert response.status_code == 400
+    assert list(response.json()) == ["tags"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "No file was submitted."),
+        ({"file": "not a file"}, "The submitted data was not a file."),
+        ({"file": b""}, "The submitted file is empty."),
+        ({"file": b"name,phone\nAnn,1\n"}, "Unknown: name, phone."),
+        ({"file": b"\n\n"}, "“email” is required"),
+        ({"file": b"email\n" + b"x" * 2_000_001}, "The file is larger than 2000000 bytes."),
+    ],
+)
+def test_member_import_refuses_an_unreadable_file_and_imports_nothing(
+    api: APIClient, community: Community, organiser: Membership, data: dict, message: str
+) -> None:
+    api.force_authenticate(organiser.user)
+    if isinstance(data.get("file"), bytes):
+        data = {"file": SimpleUploadedFile("m.csv", data["file"])}
+    before = _counts()
+    response = api.post("/api/v1/communities/circle/members/import/", data, format="multipart")
+    assert response.status_code == 400
+    assert list(response.json()) == ["file"]
+    assert message in response.json()["file"][0]
+    assert _counts() == before
+
+
+def test_member_import_rejects_a_row_with_a_null_character(
+    api: APIClient, community: Community, organiser: Membership
+) -> None:
+    api.raise_request_exception = False
+    api.force_authenticate(organiser.user)
+    upload = SimpleUploadedFile("m.csv", b"email,city\nnul@example.com,a\x00b\n")
+    response = api.post(
+        "/api/v1/communities/circle/members/import/", {"file": upload}, format="multipart"
+    )
+    assert response.status_code == 200
+    assert response.json()["rows"][0]["outcome"] == "rejected"
+    assert list(response.json()["rows"][0]["errors"]) == ["city"]
+
+
+def test_member_import_rejects_a_row_with_a_too_long_email(
+    api: APIClient, community: Community, organiser: Membership
+) -> None:
+    api.raise_request_exception = False
+    api.force_authenticate(organiser.user)
+    upload = SimpleUploadedFile("m.csv", ("email\n" + "x" * 250 + "@example.com\n").encode())
+    response = api.post(
+        "/api/v1/communities/circle/members/import/", {"file": upload}, format="multipart"
+    )
+    assert response.status_code == 200
+    assert response.json()["rows"][0]["errors"] == {"email": ["At most 254 characters."]}
+
+
+# --- The portal's forms -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"slug": "Bad Slug"}, "slug"),
+        ({"entrance_fee": "-1"}, "entrance_fee"),
+        ({"entrance_fee": "200.001"}, "entrance_fee"),
+        ({"monthly_fee": "ten"}, "monthly_fee"),
+        ({"monthly_fee": "NaN"}, "monthly_fee"),
+        ({"entrance_fee": "99999999999"}, "entrance_fee"),
+        ({"currency": "XXX"}, "currency"),
+    ],
+)
+def test_portal_community_create_shows_the_error_on_the_field_and_saves_nothing(
+    client: Client, db: None, change: dict[str, str], field: str
+) -> None:
+    client.force_login(UserFactory())
+    before = _counts()
+    data = {
+        "name": "Fine",
+        "slug": "fine-slug",
+        "currency": "CNY",
+        "entrance_fee": "200.00",
+        "monthly_fee": "10.00",
+        **change,
+    }
+    response = client.post("/communities/new/", data)
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("path", ["/communities/new/", "/c/circle/settings/"])
+def test_portal_fee_with_a_huge_exponent_is_a_form_error(
+    client: Client, organiser: Membership, path: str
+) -> None:
+    client.raise_request_exception = False
+    client.force_login(organiser.user)
+    data = {"name": "Fine", "slug": "fine-slug", "currency": "CNY", "monthly_fee": "10.00"}
+    response = client.post(path, {**data, "entrance_fee": "1e999999999"})
+    assert response.status_code == 200
+
+
+def test_portal_member_add_with_a_too_long_email_is_a_form_error(
+    client: Client, organiser: Membership
+) -> None:
+    client.raise_request_exception = False
+    client.force_login(organiser.user)
+    response = client.post(
+        "/c/circle/members/add/", {"email": "x" * 250 + "@example.com", "role": "member"}
+    )
+    assert response.status_code == 200
+
+
+def test_portal_settings_with_a_bad_fee_change_nothing(
+    client: Client, community: Community, organiser: Membership
+) -> None:
+    client.force_login(organiser.user)
+    before = _community_row(community)
+    response = client.post(
+        "/c/circle/settings/",
+        {
+            "name": "Renamed",
+            "currency": "CNY",
+            "entrance_fee": "-200",
+            "monthly_fee": "10.00",
+            "time_zone": "Asia/Shanghai",
+            "week_start": "0",
+            "privacy_threshold": "100",
+            "votes_per_member": "3",
+            "voting_opens_weekday": "4",
+            "voting_opens_time": "00:00",
+            "winners_per_week": "3",
+            "prize_split": "50, 30, 20",
+            "brief_lead_days": "3",
+            "grace_days": "7",
+            "tip_fee_percent": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"entrance_fee": ["A fee cannot be negative."]}
+    assert _community_row(community) == before
+
+
+# --- Unknown community: 404 on every endpoint ---------------------------------------------------
+
+
+def _walk(patterns: list, namespace: str | None = None) -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue
+            yield from _walk(entry.url_patterns, entry.namespace or namespace)
+        elif entry.name:
+            yield (f"{namespace}:{entry.name}" if namespace else entry.name), entry
+
+
+PATTERNS: dict[str, URLPattern] = dict(_walk(get_resolver().url_patterns))
+SLUG_PATTERNS = sorted(n for n, p in PATTERNS.items() if "slug" in p.pattern.regex.groupindex)
+POST_ONLY = {"members:tag_create", "members:enter_growth"}
+
+
+def test_the_walk_finds_every_portal_and_api_url() -> None:
+    assert {
+        "home",
+        "healthz",
+        "api-token",
+        "api-communities",
+        "api-community",
+        "api-members",
+        "api-member",
+        "api-member-me",
+        "api-members-import",
+        "api-members-export",
+        "api-tags",
+        "api-matcher",
+        "api-schema",
+        "api-docs",
+        "members:community_create",
+        "members:landing",
+        "members:directory",
+        "members:member_add",
+        "members:member_import",
+        "members:member_export",
+        "members:profile",
+        "members:my_profile",
+        "members:tag_create",
+        "members:matcher",
+        "members:settings",
+        "members:enter_growth",
+        "account_login",
+    } <= set(PATTERNS)
+    assert len(SLUG_PATTERNS) == 19
+
+
+def _expected_for_unknown_community(name: str, method: str) -> int:
+    view_class = getattr(PATTERNS[name].callback, "view_class", None)
+    if view_class is not None and not hasattr(view_class, method):
+        return 405
+    if method == "get" and name in POST_ONLY:
+        return 405
+    return 404
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("name", SLUG_PATTERNS)
+def test_an_unknown_community_is_404_on_every_endpoint(
+    client: Client, community: Community, organiser: Membership, name: str, method: str
+) -> None:
+    # given an organiser (of another community) and an address no community has
+    client.force_login(organiser.user)
+    kwargs = {"slug": "no-such-community"}
+    if "membership_id" in PATTERNS[name].pattern.regex.groupindex:
+        kwargs["membership_id"] = organiser.pk
+    before = _counts()
+    # when
+    response = getattr(client, method)(reverse(name, kwargs=kwargs), {"name": "x"})
+    # then
+    assert response.status_code == _expected_for_unknown_community(name, method)
+    assert _counts() == before
+
+
+# --- Fuzz: no request produces a 500 -----------------------------------------------------------
+
+NASTY = [
+    "",
+    "x" * 5_000,
+    "数据库 🙂 \u202e\ufeff <script>",
+    "' OR '1'='1'; DROP TABLE members_community; --",
+    "a\x00b",
+    "-1",
+    "-99999999999999999999",
+    "abc",
+]
+NASTY_JSON: list[Any] = [*NASTY, None, -1, 10**30, 1.5, True, ["a", "b"], {"a": 1}]
+QUERY_KEYS = [
+    "page",
+    "page_size",
+    "q",
+    "skill",
+    "need",
+    "hobby",
+    "industry",
+    "city",
+    "role",
+    "status",
+    "tags",
+    "format",
+    "next",
+    "lang",
+]
+# one parameter at a time, so that an early refusal of one does not hide a crash on another
+DEEP_QUERY = ["x" * 2_000, "数据库 🙂 \u202e' OR '1'='1'; --", "\x00", "-1"]
+QUERY_RAW = [
+    "page=-1&page_size=-5",
+    "page=abc&page_size=abc",
+    "page=99999999999999999999",
+    "q=%ff%fe%00&skill&&&==",
+    "format=api",
+    "format=json",
+]
+BAD_BODIES: list[tuple[str | bytes, str]] = [
+    ("{not json", "application/json"),
+    ('"\\u0000"', "application/json"),
+    ("[1, 2, 3]", "application/json"),
+    ("null", "application/json"),
+    ('{"entrance_fee": NaN}', "application/json"),
+    (b"\xff\xfe\x00garbage", "application/json"),
+    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+    ("just text", "text/plain"),
+    ("&".join(f"f{i}=x" for i in range(2_000)), "application/x-www-form-urlencoded"),
+    (b"--b\r\nContent-Disposition: form-data\r\n\r\nx", "multipart/form-data; boundary=b"),
+]
+UPLOADS = [
+    ("members.csv", b"email,handle,real_name,skills\nfuzz-csv@example.com,fz,Fuzz,Planning\n"),
+    ("../../etc/passwd\x00.csv", b"\x00\xff\xfe garbage \x00"),
+    ("empty.csv", b""),
+    ("members.xlsx", b"PK\x03\x04" + b"\x00" * 100),
+    ("gbk.csv", "email,city\n甲@example.com,上海\n".encode("gb18030")),
+]
+# Good input per endpoint; the fuzz spoils one field at a time so the bad value gets past
+# the other fields' checks and reaches the service.
+PORTAL_GOOD: dict[str, dict[str, Any]] = {
+    "members:community_create": {
+        "name": "Fuzz",
+        "slug": "fuzz",
+        "description": "d",
+        "currency": "CNY",
+        "entrance_fee": "200.00",
+        "monthly_fee": "10.00",
+    },
+    "members:settings": {
+        "name": "Circle",
+        "description": "",
+        "currency": "CNY",
+        "entrance_fee": "200.00",
+        "monthly_fee": "10.00",
+        "time_zone": "Asia/Shanghai",
+        "week_start": "0",
+        "privacy_threshold": "100",
+        "votes_per_member": "3",
+        "voting_opens_weekday": "4",
+        "voting_opens_time": "00:00",
+        "winners_per_week": "3",
+        "prize_split": "50, 30, 20",
+        "brief_lead_days": "3",
+        "grace_days": "7",
+        "tip_fee_percent": "0",
+    },
+    "members:my_profile": {
+        "handle": "fuzzy",
+        "real_name": "R",
+        "company": "C",
+        "role_title": "T",
+        "industry": "I",
+        "career_path": "P",
+        "city": "上海",
+        "skills": "Planning",
+        "needs": "Guidance",
+    },
+    "members:tag_create": {"kind": "skill", "name": "Fuzzing"},
+    "members:member_add": {"email": "fuzz-add@example.com", "username": "fz", "role": "member"},
+    "members:profile": {"role": "member", "status": "active"},
+    "members:matcher": {"tags": "Planning"},
+    "members:directory": {"q": "x", "skill": "Planning"},
+    "account_login": {"login": "nobody@example.com", "password": "wrong-password"},
+    "account_signup": {
+        "email": "fuzz-signup@example.com",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    },
+    "account_reset_password": {"email": "nobody@example.com"},
+    "set_language": {"language": "zh-hans", "next": "/"},
+}
+API_GOOD: dict[str, dict[str, Any]] = {
+    "api-token": {"username": "nobody", "password": "wrong-password"},
+    "api-communities": {
+        "slug": "fuzz-api",
+        "name": "Fuzz",
+        "entrance_fee": 20000,
+        "monthly_fee": 1000,
+        "currency": "CNY",
+        "prize_split": [50, 30, 20],
+        "voting_opens_time": "00:00",
+    },
+    "api-community": {
+        "name": "Circle",
+        "entrance_fee": 20000,
+        "prize_split": [50, 30, 20],
+        "winners_per_week": 3,
+        "phase": "seed",
+        "time_zone": "Asia/Shanghai",
+    },
+    "api-members": {"email": "fuzz-api@example.com", "username": "fzapi", "role": "member"},
+    "api-member": {"role": "member", "status": "active"},
+    "api-member-me": {
+        "handle": "fuzzy",
+        "city": "上海",
+        "skills": ["Planning"],
+        "needs": ["Guidance"],
+        "hobbies": [],
+    },
+    "api-tags": {"kind": "skill", "name": "Fuzzing"},
+}
+
+
+def _summary(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def _refused_unread(response: Any) -> bool:
+    """Refused before the input is read: not signed in, not allowed, no such thing."""
+    if response.status_code in (401, 403, 404, 405):
+        return True
+    return response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+class Fuzzer:
+    """Sends requests, observing a 500 as a status (not an exception) and remembering it."""
+
+    def __init__(self, client: Client, user: User | None, relogin: bool) -> None:
+        self.client, self.user, self.relogin = client, user, relogin
+        self.failures: list[str] = []
+        client.raise_request_exception = False
+        if user is not None:
+            client.force_login(user)
+
+    def send(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = None
+        for _attempt in range(2):
+            if self.user is not None and self.relogin:
+                self.client.force_login(self.user)  # a sign-out page may have signed us out
+            try:
+                response = getattr(self.client, method)(path, **kwargs)
+                if getattr(response, "streaming", False):
+                    b"".join(response.streaming_content)  # errors while streaming count too
+            except Exception as exc:
+                self.failures.append(f"{method.upper()} {path} {_summary(kwargs)} raised {exc!r}")
+                return None
+            if response.status_code != 429:
+                break
+            cache.clear()  # a rate limit hid the answer: ask again
+        if response.status_code >= 500:
+            self.failures.append(
+                f"{method.upper()} {path} {_summary(kwargs)} -> {response.status_code}"
+            )
+        return response
+
+    def json(self, method: str, path: str, value: Any) -> Any:
+        return self.send(method, path, data=json.dumps(value), content_type="application/json")
+
+
+def test_the_fuzzer_notices_a_server_error(
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    community: Community,
+    organiser: Membership,
+    member: Membership,
+) -> None:
+    """The harness itself: with exceptions turned into responses, a 500 must still fail."""
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("members.selectors.active_member_count", broken)
+    monkeypatch.setattr("members.privacy.export_row", broken)
+    fuzz = Fuzzer(client, organiser.user, relogin=False)
+    assert fuzz.send("get", "/c/circle/").status_code == 500
+    fuzz.send("get", "/c/circle/members/export.csv")  # fails while streaming, after the 200
+    assert fuzz.failures == [
+        "GET /c/circle/ {} -> 500",
+        "GET /c/circle/members/export.csv {} raised RuntimeError('boom')",
+    ]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "organiser"])
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_no_request_produces_a_server_error(
+    client: Client,
+    settings: Any,
+    community: Community,
+    organiser: Membership,
+    member: Membership,
+    role: str,
+    name: str,
+) -> None:
+    # given
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed
+    target = add_member(community, profile={"handle": "target", "skills": ["Planning"]})
+    user = {"anonymous": None, "member": member.user, "organiser": organiser.user}[role]
+    fuzz = Fuzzer(client, user, relogin=name.startswith(("account_", "mfa_")))
+    params = PATTERNS[name].pattern.regex.groupindex
+    good = {"slug": "circle", "membership_id": target.pk, "key": "abc-def", "uidb36": "1"}
+    bad = {"slug": "x" * 300, "membership_id": 10**20, "key": "\u202e%00", "uidb36": "z" * 20}
+    url = reverse(name, kwargs={k: good[k] for k in params})
+    is_api = url.startswith("/api/v1/")
+    ours = is_api or name.startswith("members:")
+
+    # when: strange addresses
+    try:
+        bad_url = reverse(name, kwargs={k: bad[k] for k in params}) if params else None
+    except NoReverseMatch:  # the pattern itself refuses such values
+        bad_url = None
+    if bad_url:
+        fuzz.send("get", bad_url)
+        fuzz.send("post", bad_url, data={"name": "x"})
+
+    # GET with nasty query strings
+    first = fuzz.send("get", url)
+    fuzz.send("get", url, HTTP_ACCEPT="text/html")
+    for raw in QUERY_RAW:
+        fuzz.send("get", f"{url}?{raw}")
+    for value in NASTY:
+        fuzz.send("get", url, data=dict.fromkeys(QUERY_KEYS, value))
+    fuzz.send("get", url, data=dict.fromkeys(QUERY_KEYS, NASTY))  # lists for single values
+    if ours and first is not None and first.status_code == 200:
+        for key in QUERY_KEYS:
+            for value in DEEP_QUERY:
+                fuzz.send("get", url, data={key: value})
+
+    # POST (and PATCH on the API) with nasty bodies
+    good_fields = (API_GOOD if is_api else PORTAL_GOOD).get(name, {})
+    for method in ["post", "patch"] if is_api else ["post"]:
+        if is_api:
+            first = fuzz.json(method, url, good_fields)
+        else:
+            first = fuzz.send(method, url, data=good_fields)
+        if first is None or _refused_unread(first):
+            continue
+        fuzz.send(method, url)
+        for body, content_type in BAD_BODIES:
+            fuzz.send(method, url, data=body, content_type=content_type)
+        uploads = UPLOADS
+        if "import" in name:
+            uploads = [*UPLOADS, ("big.csv", b"email\n" + b"x" * 2_100_000)]
+        for filename, content in uploads:
+            upload = SimpleUploadedFile(filename, content)
+            fuzz.send(method, url, data={"file": upload, "create_tags": "true"})
+        fields = list(good_fields) or ["name", "email", "handle"]
+        for value in NASTY_JSON if is_api else NASTY:
+            if is_api:
+                fuzz.json(method, url, value)
+                fuzz.json(method, url, {**good_fields, "unknown": value})
+            else:
+                fuzz.send(method, url, data=dict.fromkeys(fields, value))
+                fuzz.send(
+                    method,
+                    url,
+                    data=urlencode({f: [value, "x"] for f in fields}, doseq=True),
+                    content_type="application/x-www-form-urlencoded",
+                )
+            if not ours:
+                continue
+            for field in fields:
+                spoilt = {**good_fields, field: value}
+                if is_api:
+                    fuzz.json(method, url, spoilt)
+                else:
+                    fuzz.send(method, url, data=spoilt)
+
+    # then
+    assert not fuzz.failures, "\n".join(fuzz.failures)

@@ -1,0 +1,486 @@
+"""Who may and who may not, for each role (SPEC §1, §4), on the portal and the API.
+
+Every row of the matrix is tried by every kind of viewer: the allowed ones get the page or the
+change, the others get 403 (signed in), a redirect to the login page (portal, anonymous) or 401
+(API, anonymous) — and then nothing has changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms.models import model_to_dict
+from django.http import Http404
+from django.test import Client
+from rest_framework.test import APIClient
+
+from community.api import exception_handler
+from members import access
+from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
+from tests.factories import (
+    PASSWORD,
+    UserFactory,
+    add_member,
+    make_community,
+    organiser_of,
+    set_status,
+)
+
+pytestmark = pytest.mark.django_db
+
+Role = Membership.Role
+Status = Membership.Status
+
+VIEWERS = [
+    "anonymous",
+    "outsider",
+    "other_organiser",
+    "candidate",
+    "pending",
+    "lapsed",
+    "left",
+    "member",
+    "moderator",
+    "organiser",
+]
+READERS = {"member", "moderator", "organiser", "lapsed"}
+PROFILE_EDITORS = {"member", "moderator", "organiser", "candidate"}
+PROFILE_READERS = PROFILE_EDITORS | {"lapsed"}  # lapsed members are read-only
+TAG_ADDERS = {"member", "moderator", "organiser"}
+MODERATORS = {"moderator", "organiser"}
+ORGANISERS = {"organiser"}
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    method: str
+    path: str  # {target} is the id of another active member
+    allowed: set[str]
+    ok: int
+    data: dict[str, Any] | None = None
+
+
+PORTAL = [
+    Action("directory", "get", "/c/circle/members/", READERS, 200),
+    Action("profile", "get", "/c/circle/members/{target}/", READERS, 200),
+    Action("my_profile", "get", "/c/circle/me/", PROFILE_READERS, 200),
+    Action("my_profile_save", "post", "/c/circle/me/", PROFILE_EDITORS, 302, {"handle": "nu"}),
+    Action("tag_add", "post", "/c/circle/tags/", TAG_ADDERS, 302, {"kind": "skill", "name": "T"}),
+    Action("matcher", "get", "/c/circle/matcher/", MODERATORS, 200),
+    Action("export", "get", "/c/circle/members/export.csv", MODERATORS, 200),
+    Action("settings", "get", "/c/circle/settings/", ORGANISERS, 200),
+    Action("member_add", "get", "/c/circle/members/add/", ORGANISERS, 200),
+    Action("member_import", "get", "/c/circle/members/import/", ORGANISERS, 200),
+    Action(
+        "role_change",
+        "post",
+        "/c/circle/members/{target}/",
+        ORGANISERS,
+        302,
+        {"role": "moderator", "status": "active"},
+    ),
+    Action("enter_growth", "post", "/c/circle/settings/growth/", ORGANISERS, 302),
+]
+
+API = [
+    Action("community", "get", "/api/v1/communities/circle/", READERS, 200),
+    Action(
+        "community_patch",
+        "patch",
+        "/api/v1/communities/circle/",
+        ORGANISERS,
+        200,
+        {"entrance_fee": 1},
+    ),
+    Action("directory", "get", "/api/v1/communities/circle/members/", READERS, 200),
+    Action("profile", "get", "/api/v1/communities/circle/members/{target}/", READERS, 200),
+    Action("tags", "get", "/api/v1/communities/circle/tags/", READERS, 200),
+    Action("me", "get", "/api/v1/communities/circle/members/me/", PROFILE_READERS, 200),
+    Action(
+        "me_patch",
+        "patch",
+        "/api/v1/communities/circle/members/me/",
+        PROFILE_EDITORS,
+        200,
+        {"city": "杭州"},
+    ),
+    Action(
+        "tag_add",
+        "post",
+        "/api/v1/communities/circle/tags/",
+        TAG_ADDERS,
+        201,
+        {"kind": "skill", "name": "T"},
+    ),
+    Action(
+        "matcher",
+        "get",
+        "/api/v1/communities/circle/matcher/?tags=Planning",
+        MODERATORS,
+        200,
+    ),
+    Action("export", "get", "/api/v1/communities/circle/members/export/", MODERATORS, 200),
+    Action(
+        "member_add",
+        "post",
+        "/api/v1/communities/circle/members/",
+        ORGANISERS,
+        201,
+        {"email": "new@example.com"},
+    ),
+    Action(
+        "role_change",
+        "patch",
+        "/api/v1/communities/circle/members/{target}/",
+        ORGANISERS,
+        200,
+        {"role": "moderator"},
+    ),
+    Action("import", "post", "/api/v1/communities/circle/members/import/", ORGANISERS, 200),
+]
+
+
+def _viewer(kind: str, community: Community) -> User | None:
+    """A user standing in ``community`` as ``kind`` says."""
+    if kind == "anonymous":
+        return None
+    if kind == "outsider":
+        return UserFactory()
+    if kind == "other_organiser":
+        return organiser_of(make_community(slug="elsewhere")).user
+    if kind == "organiser":
+        return organiser_of(community).user
+    membership = add_member(community, profile={"handle": kind})
+    if kind == "candidate":
+        set_status(membership, Status.ACTIVE, role=Role.CANDIDATE)
+    elif kind == "moderator":
+        set_status(membership, Status.ACTIVE, role=Role.MODERATOR)
+    elif kind in ("pending", "lapsed", "left"):
+        set_status(membership, kind)
+    return membership.user
+
+
+def _state(community: Community, target: Membership) -> dict[str, Any]:
+    """Everything an action in the matrix could change."""
+    community.refresh_from_db()
+    target.refresh_from_db()
+    return {
+        "community": model_to_dict(community),
+        "target": (target.role, target.status),
+        "profiles": sorted(
+            Profile.objects.filter(community=community).values_list("handle", "city", "real_name")
+        ),
+        "profile_tags": Profile.tags.through.objects.count(),
+        "tags": Tag.objects.count(),
+        "users": User.objects.count(),
+        "memberships": sorted(Membership.objects.values_list("pk", "role", "status")),
+        "audit": CommunityAuditLog.objects.count(),
+    }
+
+
+def _body(response: Any) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("action", PORTAL, ids=[a.name for a in PORTAL])
+@pytest.mark.parametrize("kind", VIEWERS)
+def test_portal_permissions(
+    client: Client, community: Community, kind: str, action: Action
+) -> None:
+    # given
+    target = add_member(community, profile={"handle": "target"})
+    user = _viewer(kind, community)
+    if user is not None:
+        client.force_login(user)
+    before = _state(community, target)
+    path = action.path.format(target=target.pk)
+    # when
+    response = getattr(client, action.method)(path, action.data or {})
+    _body(response)
+    # then
+    if kind in action.allowed:
+        assert response.status_code == action.ok
+        # a read changes nothing; a write changes something
+        assert (_state(community, target) == before) == (action.method == "get")
+    elif user is None:
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={path}"
+        assert _state(community, target) == before
+    else:
+        assert response.status_code == 403
+        assert _state(community, target) == before
+
+
+@pytest.mark.parametrize("action", API, ids=[a.name for a in API])
+@pytest.mark.parametrize("kind", VIEWERS)
+def test_api_permissions(api: APIClient, community: Community, kind: str, action: Action) -> None:
+    # given
+    add_member(community, profile={"handle": "skilled", "skills": ["Planning"]})
+    target = add_member(community, profile={"handle": "target"})
+    user = _viewer(kind, community)
+    if user is not None:
+        api.force_authenticate(user)
+    before = _state(community, target)
+    path = action.path.format(target=target.pk)
+    # when
+    if action.name == "import":
+        upload = SimpleUploadedFile("m.csv", b"email\nimported@example.com\n")
+        response = api.post(path, {"file": upload}, format="multipart")
+    else:
+        response = getattr(api, action.method)(path, action.data)
+    _body(response)
+    # then
+    if kind in action.allowed:
+        assert response.status_code == action.ok
+        # a read changes nothing; a write changes something
+        assert (_state(community, target) == before) == (action.method == "get")
+    else:
+        assert response.status_code == (401 if user is None else 403)
+        assert _state(community, target) == before
+
+
+def test_allowed_portal_writes_take_effect(client: Client, community: Community) -> None:
+    """The other half of the matrix: what the 302s above did."""
+    organiser = organiser_of(community)
+    target = add_member(community, profile={"handle": "target"})
+    client.force_login(organiser.user)
+    client.post("/c/circle/me/", {"handle": "boss", "city": "上海"})
+    client.post("/c/circle/tags/", {"kind": "hobby", "name": "围棋"})
+    client.post(f"/c/circle/members/{target.pk}/", {"role": "moderator", "status": "active"})
+    client.post("/c/circle/settings/growth/")
+    organiser.profile.refresh_from_db()
+    target.refresh_from_db()
+    community.refresh_from_db()
+    assert (organiser.profile.handle, organiser.profile.city) == ("boss", "上海")
+    assert Tag.objects.filter(community=community, kind="hobby", name="围棋").exists()
+    assert target.role == Role.MODERATOR
+    assert community.phase == Community.Phase.GROWTH
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/c/nowhere/members/",
+        "/c/nowhere/members/1/",
+        "/c/nowhere/me/",
+        "/c/nowhere/matcher/",
+        "/c/nowhere/settings/",
+        "/c/nowhere/members/add/",
+        "/c/nowhere/members/import/",
+        "/c/nowhere/members/export.csv",
+        "/c/nowhere/",
+        "/api/v1/communities/nowhere/",
+        "/api/v1/communities/nowhere/members/",
+        "/api/v1/communities/nowhere/members/1/",
+        "/api/v1/communities/nowhere/members/me/",
+        "/api/v1/communities/nowhere/members/export/",
+        "/api/v1/communities/nowhere/tags/",
+        "/api/v1/communities/nowhere/matcher/?tags=Planning",
+    ],
+)
+def test_a_signed_in_non_member_gets_404_for_an_unknown_community(
+    client: Client, community: Community, path: str
+) -> None:
+    client.force_login(UserFactory())
+    assert client.get(path).status_code == 404
+
+
+def test_the_landing_page_is_public(client: Client, community: Community) -> None:
+    response = client.get("/c/circle/")
+    assert response.status_code == 200
+    assert "Circle" in response.content.decode()
+
+
+def test_a_member_cannot_list_members_who_are_not_active(
+    api: APIClient, community: Community, member: Membership, organiser: Membership
+) -> None:
+    set_status(add_member(community, profile={"handle": "gone"}), Status.LAPSED)
+    api.force_authenticate(member.user)
+    response = api.get("/api/v1/communities/circle/members/", {"status": "lapsed"})
+    assert response.status_code == 400
+    assert response.json() == {"status": ["Only organisers can list members who are not active."]}
+    api.force_authenticate(organiser.user)
+    response = api.get("/api/v1/communities/circle/members/", {"status": "lapsed"})
+    assert [p["handle"] for p in response.json()["results"]] == ["gone"]
+
+
+def test_a_member_cannot_open_the_profile_of_a_lapsed_member_but_an_organiser_can(
+    api: APIClient, community: Community, member: Membership, organiser: Membership
+) -> None:
+    lapsed = set_status(add_member(community, profile={"handle": "gone"}), Status.LAPSED)
+    candidate = set_status(add_member(community), Status.ACTIVE, role=Role.CANDIDATE)
+    api.force_authenticate(member.user)
+    assert api.get(f"/api/v1/communities/circle/members/{lapsed.pk}/").status_code == 404
+    assert api.get(f"/api/v1/communities/circle/members/{candidate.pk}/").status_code == 404
+    api.force_authenticate(organiser.user)
+    assert api.get(f"/api/v1/communities/circle/members/{lapsed.pk}/").status_code == 200
+    assert api.get(f"/api/v1/communities/circle/members/{candidate.pk}/").status_code == 200
+
+
+def test_a_lapsed_member_can_still_read_their_own_profile(
+    api: APIClient, community: Community
+) -> None:
+    lapsed = set_status(add_member(community, profile={"handle": "gone"}), Status.LAPSED)
+    api.force_authenticate(lapsed.user)
+    response = api.get("/api/v1/communities/circle/members/me/")
+    assert response.status_code == 200
+    assert response.json()["handle"] == "gone"
+
+
+# --- One community's organiser has no powers in another ----------------------------------------
+
+
+@pytest.fixture
+def elsewhere_organiser(community: Community) -> Membership:
+    """The organiser of another community, who is a plain member of ``community``."""
+    elsewhere = make_community(slug="elsewhere")
+    organiser = organiser_of(elsewhere)
+    add_member(community, user=organiser.user)
+    return organiser
+
+
+def test_an_organiser_of_another_community_is_a_plain_member_here(
+    api: APIClient, community: Community, elsewhere_organiser: Membership, member: Membership
+) -> None:
+    # given
+    api.force_authenticate(elsewhere_organiser.user)
+    # when / then: reading as a member works, organiser powers do not
+    assert api.get("/api/v1/communities/circle/members/").status_code == 200
+    assert api.patch("/api/v1/communities/circle/", {"entrance_fee": 1}).status_code == 403
+    response = api.patch(f"/api/v1/communities/circle/members/{member.pk}/", {"role": "moderator"})
+    assert response.status_code == 403
+    response = api.post("/api/v1/communities/circle/members/", {"email": "x@example.com"})
+    assert response.status_code == 403
+    assert api.get("/api/v1/communities/circle/matcher/?tags=Planning").status_code == 403
+    community.refresh_from_db()
+    member.refresh_from_db()
+    assert (community.entrance_fee, member.role) == (20000, Role.MEMBER)
+    assert not User.objects.filter(email="x@example.com").exists()
+
+
+def test_an_organiser_cannot_reach_another_communitys_member_through_their_own(
+    api: APIClient, client: Client, community: Community, member: Membership
+) -> None:
+    # given the organiser of "elsewhere", using the id of a member of "circle"
+    outsider = organiser_of(make_community(slug="elsewhere"))
+    api.force_authenticate(outsider.user)
+    client.force_login(outsider.user)
+    path = f"/api/v1/communities/elsewhere/members/{member.pk}/"
+    # when / then
+    assert api.get(path).status_code == 404
+    assert api.patch(path, {"role": "organiser", "status": "left"}).status_code == 404
+    portal = f"/c/elsewhere/members/{member.pk}/"
+    assert client.get(portal).status_code == 404
+    assert client.post(portal, {"role": "organiser", "status": "left"}).status_code == 404
+    member.refresh_from_db()
+    assert (member.role, member.status) == (Role.MEMBER, Status.ACTIVE)
+    assert not CommunityAuditLog.objects.filter(
+        event__in=["role_changed", "status_changed"]
+    ).exists()
+
+
+# --- Money pages: organisers with TOTP ----------------------------------------------------------
+
+
+def _with_totp(user: User) -> None:
+    TOTP.activate(user, generate_totp_secret())
+
+
+def test_money_needs_totp_when_required(settings: Any, organiser: Membership) -> None:
+    # given
+    settings.COMMUNITY_ORGANISER_MFA_REQUIRED = True
+    # when
+    with pytest.raises(access.MFARequired) as excinfo:
+        access.access_money(user=organiser.user, slug="circle")
+    # then it is a 403
+    assert isinstance(excinfo.value, PermissionDenied)
+    response = exception_handler(excinfo.value, {})
+    assert response is not None
+    assert response.status_code == 403
+    assert response.data == {
+        "detail": "Turn on two-factor authentication (an authenticator app) to see the money pages."
+    }
+
+
+def test_money_with_totp_is_allowed(settings: Any, organiser: Membership) -> None:
+    settings.COMMUNITY_ORGANISER_MFA_REQUIRED = True
+    _with_totp(organiser.user)
+    assert Authenticator.objects.get(user=organiser.user).type == Authenticator.Type.TOTP
+    assert access.access_money(user=organiser.user, slug="circle") == organiser
+
+
+def test_money_recovery_codes_alone_are_not_enough(settings: Any, organiser: Membership) -> None:
+    settings.COMMUNITY_ORGANISER_MFA_REQUIRED = True
+    RecoveryCodes.activate(organiser.user)
+    with pytest.raises(access.MFARequired):
+        access.access_money(user=organiser.user, slug="circle")
+
+
+def test_money_without_the_setting_needs_no_totp(settings: Any, organiser: Membership) -> None:
+    settings.COMMUNITY_ORGANISER_MFA_REQUIRED = False
+    assert access.access_money(user=organiser.user, slug="circle") == organiser
+
+
+@pytest.mark.parametrize("required", [True, False])
+@pytest.mark.parametrize("totp", [True, False])
+def test_money_is_never_for_a_moderator(
+    settings: Any, moderator: Membership, required: bool, totp: bool
+) -> None:
+    settings.COMMUNITY_ORGANISER_MFA_REQUIRED = required
+    if totp:
+        _with_totp(moderator.user)
+    with pytest.raises(PermissionDenied) as excinfo:
+        access.access_money(user=moderator.user, slug="circle")
+    assert not isinstance(excinfo.value, access.MFARequired)
+    assert str(excinfo.value) == "Only organisers of this community can do this."
+
+
+def test_money_of_another_community_is_refused_even_with_totp(
+    settings: Any, organiser: Membership
+) -> None:
+    settings.COMMUNITY_ORGANISER_MFA_REQUIRED = True
+    _with_totp(organiser.user)
+    make_community(slug="elsewhere")
+    with pytest.raises(PermissionDenied):
+        access.access_money(user=organiser.user, slug="elsewhere")
+
+
+def test_money_for_an_unknown_community_is_404(organiser: Membership) -> None:
+    with pytest.raises(Http404):
+        access.access_money(user=organiser.user, slug="nowhere")
+
+
+# --- Login rate limit ----------------------------------------------------------------------------
+
+
+def test_repeated_failed_logins_are_rate_limited(client: Client, db: None) -> None:
+    # given
+    user = UserFactory()
+    # when
+    statuses = [
+        client.post("/accounts/login/", {"login": user.email, "password": "wrong"}).status_code
+        for _ in range(31)
+    ]
+    # then: allauth's "login" limit (30/m/ip) answers 429
+    assert statuses == [200] * 30 + [429]
+    assert "_auth_user_id" not in client.session
+
+
+def test_after_five_failures_even_the_right_password_is_refused_for_a_while(
+    client: Client, db: None
+) -> None:
+    user = UserFactory()
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": user.email, "password": "wrong"})
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
