@@ -36,7 +36,9 @@ def bench_database_url() -> str:
 
 os.environ["DATABASE_URL"] = bench_database_url()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
-os.environ.setdefault("DJANGO_DEBUG", "true")
+# Production-like: DEBUG off (its query log costs time); a throw-away key for this process.
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
 sys.argv = [sys.argv[0]]
 
 subprocess_env = dict(os.environ)

@@ -107,7 +107,7 @@ class Query:
         return exact + parse_query(self.text)
 
     def __bool__(self) -> bool:
-        return bool(self.terms())
+        return bool(self.terms() or self.excluded)
 
 
 def _tsquery(terms: tuple[Term, ...], excluded: tuple[str, ...]) -> str:
@@ -172,7 +172,7 @@ class Matches(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         query = self._query()
         terms = query.terms()
-        if not terms:
+        if not terms and not query.excluded:
             return "1 = 0", ()
         clauses: list[str] = []
         params: list[Any] = []
@@ -188,6 +188,6 @@ class Matches(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         query = self._query()
         terms = query.terms()
-        if not terms:
+        if not terms and not query.excluded:
             return "1 = 0", ()
         return f"{lhs} @@ %s::tsquery", (*lhs_params, _tsquery(terms, query.excluded))

@@ -19,8 +19,12 @@ DIRECTORY_ROLES = (
 
 
 def profiles_with_related() -> QuerySet[Profile]:
-    return Profile.objects.select_related("membership", "community").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.only("id", "kind", "name"))
+    """Profiles as pages show them: with membership, community and tags; without the search
+    documents, which are only for finding them."""
+    return (
+        Profile.objects.select_related("membership", "community")
+        .defer("search_document", "full_search_document")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "kind", "name")))
     )
 
 
@@ -101,14 +105,21 @@ def directory(
             {"status": _("Only organisers can list members who are not active.")},
             code="forbidden",
         )
-    facets = [search.facet("s", status)]
-    excluded: tuple[str, ...] = ()
+    # Facets that nearly every profile has ("active", "not a candidate") are asked for in the
+    # negative (none of the other statuses): an index lookup on a token in every row would
+    # cost more than the rest of the search.
+    facets: list[str] = []
+    excluded: list[str] = []
+    if status == Membership.Status.ACTIVE:
+        excluded += [search.facet("s", s) for s in Membership.Status.values if s != status]
+    else:
+        facets.append(search.facet("s", status))
     if filters.role:
         if filters.role not in DIRECTORY_ROLES:
             raise ValidationError({"role": _("Unknown role.")}, code="invalid")
         facets.append(search.facet("r", filters.role))
     else:
-        excluded = (search.facet("r", Membership.Role.CANDIDATE),)
+        excluded.append(search.facet("r", Membership.Role.CANDIDATE))
     tags = _filter_tags(
         community=community,
         wanted={"skill": filters.skills, "need": filters.needs, "hobby": filters.hobbies},
@@ -119,7 +130,7 @@ def directory(
     if filters.city.strip():
         facets.append(search.facet("c", filters.city))
     text = filters.q if search.parse_query(filters.q) else ""
-    query = search.Query(text=text, facets=tuple(facets), excluded=excluded)
+    query = search.Query(text=text, facets=tuple(facets), excluded=tuple(excluded))
     return (
         profiles_with_related()
         .filter(community=community)

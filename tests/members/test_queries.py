@@ -27,7 +27,7 @@ def populated(request: pytest.FixtureRequest) -> tuple[Community, Membership, Me
 PORTAL = [
     ("directory", "/c/budget/members/", 7),
     ("directory search", "/c/budget/members/?q=交互设计&city=上海", 7),
-    ("directory filter", "/c/budget/members/?skill=SQL&need=招聘&hobby=跑步&role=member", 10),
+    ("directory filter", "/c/budget/members/?skill=SQL&need=招聘&hobby=跑步&role=member", 8),
     ("directory page 2", "/c/budget/members/?page=2", 7),
     ("my profile", "/c/budget/me/", 6),
     ("matcher", "/c/budget/matcher/?tags=SQL&tags=交互设计", 7),

@@ -329,7 +329,7 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS("Demo communities are ready:"))
         for c in Community.objects.filter(pk__in=[community.pk, seed.pk]).order_by("pk"):
-            self.stdout.write(f"  /c/{c.slug}/  {c.name}  ({c.get_phase_display()})")
+            self.stdout.write(f"  /c/{c.slug}/  {c.name}  ({c.phase} phase)")
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
         self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")
