@@ -52,13 +52,13 @@ import django
 
 django.setup()
 
-from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import connection, transaction
 
 from members import privacy, selectors, services
 from members.models import Community, Membership, Profile, Tag, User
 from members.pagination import CappedPaginator
+from tests.factories import bulk_members
 
 SKILLS = [
     "交互设计",
@@ -171,46 +171,29 @@ def build() -> Community:
             tags[(kind, name)] = Tag.objects.get_or_create(
                 community=community, kind=kind, name=name
             )[0]
-    hashed = make_password("bench-password")
+
+    def fields(i: int) -> dict[str, str]:
+        return {
+            "real_name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+            "company": f"Company {i % 5000}",
+            "role_title": rng.choice(TITLES),
+            "industry": rng.choice(INDUSTRIES),
+            "city": rng.choice(CITIES),
+            "career_path": "从运营转产品，做过三年咨询。" if i % 2 else "Engineer turned PM.",
+        }
+
+    def tags_for(i: int) -> list[Tag]:
+        return (
+            [tags[(Tag.Kind.SKILL, s)] for s in rng.sample(SKILLS, 3)]
+            + [tags[(Tag.Kind.NEED, s)] for s in rng.sample(NEEDS, 2)]
+            + [tags[(Tag.Kind.HOBBY, rng.choice(HOBBIES))]]
+        )
+
     done = Profile.objects.filter(community=community).count() - 1
     while done < N_MEMBERS:
         n = min(BATCH, N_MEMBERS - done)
         with transaction.atomic():
-            users = User.objects.bulk_create(
-                User(username=f"bench{i}", email=f"bench{i}@example.com", password=hashed)
-                for i in range(done, done + n)
-            )
-            memberships = Membership.objects.bulk_create(
-                Membership(
-                    user=u,
-                    community=community,
-                    role=Membership.Role.MEMBER,
-                    status=Membership.Status.ACTIVE,
-                    joined_via=Membership.JoinedVia.PAID,
-                )
-                for u in users
-            )
-            profiles, links = [], []
-            for i, m in enumerate(memberships, start=done):
-                mine = [tags[(Tag.Kind.SKILL, s)] for s in rng.sample(SKILLS, 3)]
-                mine += [tags[(Tag.Kind.NEED, s)] for s in rng.sample(NEEDS, 2)]
-                mine.append(tags[(Tag.Kind.HOBBY, rng.choice(HOBBIES))])
-                p = Profile(
-                    membership=m,
-                    community=community,
-                    handle=f"m{i:06d}",
-                    real_name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                    company=f"Company {i % 5000}",
-                    role_title=rng.choice(TITLES),
-                    industry=rng.choice(INDUSTRIES),
-                    city=rng.choice(CITIES),
-                    career_path="从运营转产品，做过三年咨询。" if i % 2 else "Engineer turned PM.",
-                )
-                p.search_document, p.full_search_document = privacy.search_documents(p, mine)
-                profiles.append(p)
-                links += [Profile.tags.through(profile_id=m.pk, tag_id=t.pk) for t in mine]
-            Profile.objects.bulk_create(profiles)
-            Profile.tags.through.objects.bulk_create(links)
+            bulk_members(community, n, start=done, prefix="m", fields=fields, tags_for=tags_for)
         done += n
         print(f"  {done:,}", flush=True)
     services.community_sync_phase(community_id=community.pk)  # bulk rows skip the service

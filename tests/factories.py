@@ -4,6 +4,7 @@ documents), so tests see the same rows production does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import factory
@@ -87,19 +88,44 @@ def tag(community: Community, kind: str, name: str) -> Tag:
 CITIES = ["上海", "北京", "深圳", "Singapore", "London"]
 
 
-def bulk_members(community: Community, n: int, *, start: int = 0) -> list[Membership]:
-    """``n`` active members with full profiles and tags, made in a handful of queries
-    (for query-budget tests at several data sizes)."""
+def _default_fields(i: int) -> dict[str, Any]:
+    return {
+        "real_name": f"真名{i}",
+        "company": f"公司{i}",
+        "role_title": "产品经理",
+        "industry": "互联网",
+        "city": CITIES[i % len(CITIES)],
+        "career_path": "从运营到产品",
+    }
+
+
+def bulk_members(
+    community: Community,
+    n: int,
+    *,
+    start: int = 0,
+    prefix: str = "bulk",
+    fields: Callable[[int], dict[str, Any]] = _default_fields,
+    tags_for: Callable[[int], list[Tag]] | None = None,
+) -> list[Membership]:
+    """``n`` active members with full profiles (``fields(i)``) and tags (``tags_for(i)``;
+    by default a skill, a need and a hobby), made in a handful of queries — for query
+    budgets at several data sizes, the search index tests and the benchmarks."""
     from members import privacy
     from members.models import Profile
 
-    skills = [tag(community, Tag.Kind.SKILL, name) for name in ("交互设计", "SQL", "Copywriting")]
-    needs = [tag(community, Tag.Kind.NEED, name) for name in ("招聘", "Mentoring")]
-    hobby = tag(community, Tag.Kind.HOBBY, "跑步")
+    if tags_for is None:
+        skills = [tag(community, Tag.Kind.SKILL, s) for s in ("交互设计", "SQL", "Copywriting")]
+        needs = [tag(community, Tag.Kind.NEED, name) for name in ("招聘", "Mentoring")]
+        hobby = tag(community, Tag.Kind.HOBBY, "跑步")
+
+        def tags_for(i: int) -> list[Tag]:
+            return [skills[i % 3], needs[i % 2], hobby]
+
     users = User.objects.bulk_create(
         User(
-            username=f"bulk{community.pk}-{i}",
-            email=f"bulk{community.pk}-{i}@example.com",
+            username=f"{prefix}{community.pk}-{i}",
+            email=f"{prefix}{community.pk}-{i}@example.com",
             password=_HASHED,
         )
         for i in range(start, start + n)
@@ -116,19 +142,9 @@ def bulk_members(community: Community, n: int, *, start: int = 0) -> list[Member
     )
     profiles = []
     links = []
-    for i, m in enumerate(memberships):
-        p = Profile(
-            membership=m,
-            community=community,
-            handle=f"bulk-{start + i:05d}",
-            real_name=f"真名{start + i}",
-            company=f"公司{start + i}",
-            role_title="产品经理",
-            industry="互联网",
-            city=CITIES[i % len(CITIES)],
-            career_path="从运营到产品",
-        )
-        mine = [skills[i % 3], needs[i % 2], hobby]
+    for i, m in enumerate(memberships, start=start):
+        p = Profile(membership=m, community=community, handle=f"{prefix}-{i:06d}", **fields(i))
+        mine = tags_for(i)
         p.search_document, p.full_search_document = privacy.search_documents(p, mine)
         profiles.append(p)
         links += [Profile.tags.through(profile_id=m.pk, tag_id=t.pk) for t in mine]

@@ -17,10 +17,10 @@ from django.db.utils import ConnectionHandler
 from django.test import Client
 from rest_framework.test import APIClient
 
-from members import privacy, selectors, services
-from members.models import Community, Membership, Profile, User
+from members import selectors, services
+from members.models import Community, Membership, Profile
 from members.search import MAX_QUERY_CHARS, MAX_QUERY_TERMS, Term, document, parse_query
-from tests.factories import add_member
+from tests.factories import add_member, bulk_members
 
 SLUG = "circle"
 API = f"/api/v1/communities/{SLUG}"
@@ -488,35 +488,19 @@ def test_a_profile_with_a_very_long_word_can_be_saved_and_found(
 def _crowd(community: Community, n: int) -> None:
     """``n`` more active members whose profiles match none of the test's queries, in a few
     queries, so that the planner has a reason to prefer the index."""
-    users = User.objects.bulk_create(
-        User(username=f"crowd-{i}", email=f"crowd-{i}@example.com") for i in range(n)
+    bulk_members(
+        community,
+        n,
+        prefix="crowd",
+        tags_for=lambda i: [],
+        fields=lambda i: {
+            "real_name": f"Person {i}",
+            "company": f"Firm {i % 50}",
+            "role_title": "Product manager",
+            "industry": "Retail",
+            "city": "Chengdu",
+        },
     )
-    memberships = Membership.objects.bulk_create(
-        Membership(
-            user=user,
-            community=community,
-            role=Membership.Role.MEMBER,
-            status=Membership.Status.ACTIVE,
-        )
-        for user in users
-    )
-    profiles = []
-    for i, membership in enumerate(memberships):
-        profile = Profile(
-            membership=membership,
-            community=community,
-            handle=f"crowd-{i:05d}",
-            real_name=f"Person {i}",
-            company=f"Firm {i % 50}",
-            role_title="Product manager",
-            industry="Retail",
-            city="Chengdu",
-        )
-        profile.search_document, profile.full_search_document = privacy.search_documents(
-            profile, []
-        )
-        profiles.append(profile)
-    Profile.objects.bulk_create(profiles)
     with connection.cursor() as cursor:
         # Rows inserted after a GIN index was built wait in its pending list (until a vacuum),
         # which the planner rightly prices as slow; merge them as autovacuum would.
