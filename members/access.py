@@ -49,7 +49,7 @@ def membership_of(*, user: AnyUser, community: Community) -> Membership | None:
     )
 
 
-def _access(
+def access_membership(
     *,
     user: AnyUser,
     slug: str,
@@ -57,7 +57,8 @@ def _access(
     statuses: Collection[str],
     message: str,
 ) -> Membership:
-    """One query on the success path: the membership with its community."""
+    """The caller's membership of community ``slug`` if its role and status are among those
+    given; 404 for an unknown community, 403 otherwise. One query on the success path."""
     membership = None
     if user.is_authenticated:
         membership = (
@@ -76,7 +77,7 @@ def _access(
 def access_directory(*, user: AnyUser, slug: str) -> Membership:
     """Members who may read the directory and profiles: active (or lapsed, read-only)
     organisers, moderators and members. Candidates and visitors may not."""
-    return _access(
+    return access_membership(
         user=user,
         slug=slug,
         roles=READER_ROLES,
@@ -87,7 +88,7 @@ def access_directory(*, user: AnyUser, slug: str) -> Membership:
 
 def access_own_profile(*, user: AnyUser, slug: str) -> Membership:
     """Reading one's own profile: active members, and lapsed ones (read-only)."""
-    return _access(
+    return access_membership(
         user=user,
         slug=slug,
         roles=(*READER_ROLES, Role.CANDIDATE),
@@ -97,7 +98,7 @@ def access_own_profile(*, user: AnyUser, slug: str) -> Membership:
 
 
 def access_own_profile_edit(*, user: AnyUser, slug: str) -> Membership:
-    return _access(
+    return access_membership(
         user=user,
         slug=slug,
         roles=(*READER_ROLES, Role.CANDIDATE),
@@ -107,7 +108,7 @@ def access_own_profile_edit(*, user: AnyUser, slug: str) -> Membership:
 
 
 def access_tag_create(*, user: AnyUser, slug: str) -> Membership:
-    return _access(
+    return access_membership(
         user=user,
         slug=slug,
         roles=READER_ROLES,
@@ -118,7 +119,7 @@ def access_tag_create(*, user: AnyUser, slug: str) -> Membership:
 
 def access_moderation(*, user: AnyUser, slug: str) -> Membership:
     """Moderators and organisers (the matcher, inviting answerers)."""
-    return _access(
+    return access_membership(
         user=user,
         slug=slug,
         roles=MODERATOR_ROLES,
@@ -128,7 +129,7 @@ def access_moderation(*, user: AnyUser, slug: str) -> Membership:
 
 
 def access_organiser(*, user: AnyUser, slug: str) -> Membership:
-    return _access(
+    return access_membership(
         user=user,
         slug=slug,
         roles=(Role.ORGANISER,),

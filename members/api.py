@@ -24,7 +24,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from members import access, exports, imports, privacy, selectors, services
-from members.models import Community, Membership, Profile
+from members.models import Community, Membership
 from members.pagination import Pagination
 from members.serializers import (
     CommunityCreateSerializer,
@@ -45,7 +45,7 @@ from members.serializers import (
 def paginated(
     request: Request,
     view: APIView,
-    queryset: QuerySet[Profile],
+    queryset: QuerySet[Any],
     item: Callable[[Any], dict[str, Any]],
 ) -> Response:
     """One page of ``queryset`` as ``{"count", "next", "previous", "results"}``."""

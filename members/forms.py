@@ -17,7 +17,7 @@ _ADDABLE: list[tuple[str, Any]] = [
 ]
 
 
-def _choices(form: forms.Form, name: str, choices: list[tuple[str, Any]]) -> None:
+def set_choices(form: forms.Form, name: str, choices: list[tuple[str, Any]]) -> None:
     """Fill a choice field's options at run time (from the community's vocabulary)."""
     field = form.fields[name]
     assert isinstance(field, forms.ChoiceField)  # noqa: S101
@@ -169,7 +169,7 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, vocabulary: dict[str, list[Tag]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field_name, kind in (("skills", "skill"), ("needs", "need"), ("hobbies", "hobby")):
-            _choices(self, field_name, [(t.name, t.name) for t in vocabulary[kind]])
+            set_choices(self, field_name, [(t.name, t.name) for t in vocabulary[kind]])
 
 
 class TagCreateForm(forms.Form):
@@ -190,8 +190,8 @@ class DirectoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         anything = [("", _("Any"))]
         for field_name, kind in (("skill", "skill"), ("need", "need"), ("hobby", "hobby")):
-            _choices(self, field_name, anything + [(t.name, t.name) for t in vocabulary[kind]])
-        _choices(self, "role", anything + _ADDABLE)
+            set_choices(self, field_name, anything + [(t.name, t.name) for t in vocabulary[kind]])
+        set_choices(self, "role", anything + _ADDABLE)
 
 
 class MatcherForm(forms.Form):
@@ -201,7 +201,7 @@ class MatcherForm(forms.Form):
 
     def __init__(self, *args: Any, vocabulary: dict[str, list[Tag]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "tags", [(t.name, t.name) for t in vocabulary["skill"]])
+        set_choices(self, "tags", [(t.name, t.name) for t in vocabulary["skill"]])
 
 
 class MemberAddForm(forms.Form):

@@ -54,6 +54,12 @@ def sees_hidden_fields(*, viewer: Membership | None, profile: Profile) -> bool:
     return sees_every_hidden_field(viewer=viewer, community=profile.community)
 
 
+def display_name(profile: Profile) -> str:
+    """How a member is named next to what they wrote (questions, answers, comments, e-mails,
+    digests): the handle, in every phase, for every viewer."""
+    return profile.handle
+
+
 def tags_of(profile: Profile) -> dict[str, list[str]]:
     """Tag names by field; reads the prefetched ``tags`` so a page stays at fixed queries."""
     grouped: dict[str, list[str]] = {"skills": [], "needs": [], "hobbies": []}

@@ -191,3 +191,21 @@ class Matches(Lookup):
         if not terms and not query.excluded:
             return "1 = 0", ()
         return f"{lhs} @@ %s::tsquery", (*lhs_params, _tsquery(terms, query.excluded))
+
+
+def gin_index(table: str, column: str, name: str) -> Any:
+    """A migration operation creating a GIN index on a search document column on PostgreSQL
+    (and nothing elsewhere, where search uses LIKE)."""
+    from django.db import migrations
+
+    def create(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column})"
+            )
+
+    def drop(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+    return migrations.RunPython(create, drop, elidable=False)

@@ -400,6 +400,32 @@ def member_add(
     return membership
 
 
+def candidate_enrol(*, user: User, community: Community) -> Membership:
+    """A visitor who answers a challenge question becomes a candidate of the community (or
+    stays what they already are). Candidates see only challenge questions and their answers."""
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            community=community,
+            user=user,
+            defaults={
+                "role": Role.CANDIDATE,
+                "status": Status.ACTIVE,
+                "joined_via": Membership.JoinedVia.CHALLENGE,
+                "activated_at": timezone.now(),
+            },
+        )
+        if created:
+            _profile_create(membership=membership)
+            audit(
+                community=community,
+                event=Event.MEMBER_ADDED,
+                actor=user,
+                membership=membership,
+                data={"role": Role.CANDIDATE, "joined_via": Membership.JoinedVia.CHALLENGE},
+            )
+    return membership
+
+
 def membership_change(
     *, actor: Membership, membership: Membership, role: object = None, status: object = None
 ) -> Membership:

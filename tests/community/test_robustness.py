@@ -558,7 +558,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         "members:enter_growth",
         "account_login",
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 19
+    assert len(SLUG_PATTERNS) == 40
 
 
 def _expected_for_unknown_community(name: str, method: str) -> int:

@@ -1,0 +1,175 @@
+"""Who may read and write questions, answers and comments (Zulip-style ``access_*``).
+
+- Members (active, or lapsed and read-only) read published questions and all their answers;
+  an asker also sees their own drafts and submitted briefs; moderators and organisers see
+  every submitted brief too.
+- Challenge questions, once published, are readable by anyone through their link. Visitors and
+  candidates see the brief and only their own answer; members see everything as usual.
+- Unknown question → 404; a question of a community the person is not in → 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from members import access as member_access
+from members.access import AnyUser
+from members.models import Membership
+from questions.models import Answer, Attachment, Comment, Question
+
+Role = Membership.Role
+Status = Membership.Status
+READER_ROLES = (Role.ORGANISER, Role.MODERATOR, Role.MEMBER)
+
+
+def is_reader(viewer: Membership | None) -> bool:
+    """A paid-up (or lapsed, read-only) member: sees every published question and answer."""
+    return (
+        viewer is not None
+        and viewer.role in READER_ROLES
+        and viewer.status in (Status.ACTIVE, Status.LAPSED)
+    )
+
+
+def is_writer(viewer: Membership | None) -> bool:
+    """An active member, moderator or organiser: writes briefs, answers, comments, ratings."""
+    return viewer is not None and viewer.role in READER_ROLES and viewer.status == Status.ACTIVE
+
+
+def is_candidate(viewer: Membership | None) -> bool:
+    return viewer is not None and viewer.role == Role.CANDIDATE and viewer.status == Status.ACTIVE
+
+
+def _viewer(user: AnyUser, community_id: int) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("community")
+        .filter(user_id=user.pk, community_id=community_id)
+        .first()
+    )
+
+
+def may_read_question(viewer: Membership | None, question: Question) -> bool:
+    if question.is_published and question.is_challenge:
+        return True
+    if viewer is None:
+        return False
+    if question.is_published:
+        return is_reader(viewer)
+    if question.asker_id == viewer.pk:
+        return True
+    return question.state == Question.State.SUBMITTED and viewer.is_moderator
+
+
+def sees_all_answers(viewer: Membership | None) -> bool:
+    return is_reader(viewer)
+
+
+def access_question(
+    *, user: AnyUser, question_id: int, slug: str | None = None
+) -> tuple[Membership | None, Question]:
+    """A question for a reader; raises 404 / 403. Returns the viewer's membership (or None
+    for a visitor on a challenge question)."""
+    question = (
+        Question.objects.select_related("community", "session", "asker__profile", "attachment")
+        .filter(pk=question_id)
+        .first()
+    )
+    if question is None or (slug is not None and question.community.slug != slug):
+        raise Http404(_("No such question."))
+    viewer = _viewer(user, question.community_id)
+    if not may_read_question(viewer, question):
+        if viewer is None or viewer.role == Role.CANDIDATE:
+            raise PermissionDenied(_("Only members of this community can read this question."))
+        raise Http404(_("No such question."))
+    return viewer, question
+
+
+def access_question_list(*, user: AnyUser, slug: str) -> Membership:
+    """Members (all published questions) and candidates (challenge questions only)."""
+    return member_access.access_membership(
+        user=user,
+        slug=slug,
+        roles=(*READER_ROLES, Role.CANDIDATE),
+        statuses=(Status.ACTIVE, Status.LAPSED),
+        message=_("Only members of this community can see its questions."),
+    )
+
+
+def access_brief_write(*, user: AnyUser, slug: str) -> Membership:
+    """Writing a new brief: active members, moderators and organisers."""
+    return member_access.access_membership(
+        user=user,
+        slug=slug,
+        roles=READER_ROLES,
+        statuses=(Status.ACTIVE,),
+        message=_("Only active members can ask questions."),
+    )
+
+
+def access_own_brief(*, user: AnyUser, question_id: int) -> tuple[Membership, Question]:
+    viewer, question = access_question(user=user, question_id=question_id)
+    if viewer is None or question.asker_id != viewer.pk or not is_writer(viewer):
+        raise PermissionDenied(_("Only the person who asked can change this brief."))
+    return viewer, question
+
+
+def access_question_moderation(*, user: AnyUser, question_id: int) -> tuple[Membership, Question]:
+    viewer, question = access_question(user=user, question_id=question_id)
+    if viewer is None or not viewer.is_moderator:
+        raise PermissionDenied(_("Only moderators and organisers can do this."))
+    return viewer, question
+
+
+def access_answer(*, user: AnyUser, answer_id: int) -> tuple[Membership | None, Answer]:
+    """An answer for someone who may read it: members; its author (candidates included)."""
+    answer = (
+        Answer.objects.select_related("question__community", "author__profile", "attachment")
+        .filter(pk=answer_id)
+        .first()
+    )
+    if answer is None:
+        raise Http404(_("No such answer."))
+    viewer, _question = access_question(user=user, question_id=answer.question_id)
+    if not sees_all_answers(viewer) and (viewer is None or answer.author_id != viewer.pk):
+        raise PermissionDenied(_("Only members of this community can read its answers."))
+    return viewer, answer
+
+
+def access_comment(*, user: AnyUser, comment_id: int) -> tuple[Membership, Comment]:
+    comment = (
+        Comment.objects.select_related("answer__question__community", "author__profile")
+        .filter(pk=comment_id)
+        .first()
+    )
+    if comment is None:
+        raise Http404(_("No such comment."))
+    viewer, _answer = access_answer(user=user, answer_id=comment.answer_id)
+    if viewer is None:
+        raise PermissionDenied(_("Only members of this community can do this."))
+    return viewer, comment
+
+
+def access_attachment(*, user: AnyUser, attachment_id: uuid.UUID) -> Attachment:
+    """An attachment, for whoever may read the question or answer it belongs to."""
+    attachment = Attachment.objects.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404(_("No such file."))
+    question = Question.objects.filter(attachment=attachment).only("pk").first()
+    if question is not None:
+        access_question(user=user, question_id=question.pk)
+        return attachment
+    answer = Answer.objects.filter(attachment=attachment).only("pk").first()
+    if answer is not None:
+        access_answer(user=user, answer_id=answer.pk)
+        return attachment
+    # Not yet attached to anything: only its uploader.
+    viewer = _viewer(user, attachment.community_id)
+    if viewer is None or viewer.pk != attachment.uploaded_by_id:
+        raise Http404(_("No such file."))
+    return attachment

@@ -1,0 +1,155 @@
+"""Portal forms for questions, answers and discussion. Services do the writing."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from members import weeks
+from members.forms import set_choices
+from members.models import Community, Tag
+from questions.models import Question
+
+WEEKS_AHEAD = 8
+
+
+def week_choices(community: Community, *, blank: str | None = None) -> list[tuple[str, str]]:
+    """This week and the next few, as ``(iso label, "2026-W48 (23 Nov – 29 Nov)")``."""
+    start = weeks.start_of(community)
+    choices = [("", blank)] if blank is not None else []
+    for i in range(WEEKS_AHEAD + 1):
+        day = start + datetime.timedelta(days=7 * i)
+        end = day + datetime.timedelta(days=6)
+        choices.append((weeks.label(day), f"{weeks.label(day)} ({day:%m-%d} – {end:%m-%d})"))
+    return choices
+
+
+class WeekField(forms.ChoiceField):
+    """A week written 2026-W48, cleaned to the date it starts on in the community."""
+
+    def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
+        self.community = community
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value: Any) -> datetime.date | None:
+        label = super().clean(value)
+        if not label:
+            return None
+        return weeks.parse(self.community, label)
+
+
+class BriefForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    background = forms.CharField(
+        label=_("Background"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("The situation: what you do, what you tried, what constrains you."),
+    )
+    wanted = forms.CharField(
+        label=_("What you want from the answers"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    needs = forms.MultipleChoiceField(
+        label=_("Skills it needs"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    attachment = forms.FileField(
+        label=_("Attachment"),
+        required=False,
+        help_text=_("Optional: .docx, .pdf, .md or .txt, at most 10 MB."),
+    )
+
+    def __init__(self, *args: Any, community: Community, vocabulary: list[Tag], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.community = community
+        set_choices(self, "needs", [(t.name, t.name) for t in vocabulary])
+        first = weeks.first_week_for_brief(community)
+        self.fields["preferred_week"] = WeekField(
+            label=_("Preferred week"),
+            community=community,
+            choices=week_choices(community, blank=str(_("Any week"))),
+            required=False,
+            help_text=_(
+                "Briefs must be in %(days)d days before their week starts, so people have time "
+                "to think. The earliest week now is %(week)s."
+            )
+            % {"days": community.brief_lead_days, "week": weeks.label(first)},
+        )
+
+
+class AnswerForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your answer"),
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 16, "data-preview": "answer-preview"}),
+        help_text=_(
+            "Markdown: **bold**, *italic*, lists, > quotes, `code`, tables and [links](https://…)."
+        ),
+    )
+    attachment = forms.FileField(
+        label=_("Attachment"),
+        required=False,
+        help_text=_("Optional: .docx, .pdf, .md or .txt, at most 10 MB."),
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class RatingForm(forms.Form):
+    stars = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=[(i, "★" * i) for i in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+
+
+class ScheduleForm(forms.Form):
+    def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["week"] = WeekField(
+            label=_("Week"), community=community, choices=week_choices(community)
+        )
+
+
+class RemoveCommentForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for removal"), max_length=500)
+
+
+class CommentEditForm(forms.Form):
+    body = forms.CharField(
+        label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class AnnouncementForm(forms.Form):
+    announcement = forms.CharField(
+        label=_("Announcement"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Warm up the session: what to look at this week, who might answer what."),
+    )
+
+
+class QuestionFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), max_length=200, required=False)
+    week = forms.CharField(label=_("Week"), max_length=10, required=False)
+    tag = forms.ChoiceField(label=_("Skill"), required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+
+    def __init__(self, *args: Any, vocabulary: list[Tag], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        anything = [("", _("Any"))]
+        set_choices(self, "tag", anything + [(t.name, t.name) for t in vocabulary])
+        set_choices(self, "state", anything + list(Question.State.choices))
+        self.fields["week"].widget.attrs["placeholder"] = "2026-W48"

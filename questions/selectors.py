@@ -1,0 +1,256 @@
+"""Reads for the questions pages and API, each at a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from members import weeks
+from members.models import Community, Membership, Tag, User
+from questions import access
+from questions.models import Answer, AnswerRevision, Comment, Notification, Question, Rating
+
+State = Question.State
+PUBLISHED = (State.SCHEDULED, State.OPEN, State.CLOSED)
+
+
+def visible_questions(*, viewer: Membership, community: Community) -> QuerySet[Question]:
+    """The questions a member (or candidate) may see in a community."""
+    qs = Question.objects.filter(community=community)
+    if access.is_reader(viewer):
+        mine = Q(asker=viewer)
+        triage = Q(state=State.SUBMITTED) if viewer.is_moderator else Q(pk__in=[])
+        return qs.filter(Q(state__in=PUBLISHED) | mine | triage)
+    if access.is_candidate(viewer):
+        return qs.filter(state__in=PUBLISHED, is_challenge=True)
+    return qs.none()
+
+
+@dataclass
+class QuestionFilters:
+    week: str = ""
+    tag: str = ""
+    state: str = ""
+    q: str = ""
+    mine: bool = False
+
+
+def questions_list(
+    *, viewer: Membership, community: Community, filters: QuestionFilters
+) -> QuerySet[Question]:
+    """Questions for the list page and API, newest week first. Raises ValidationError naming
+    the parameter for an unknown week, tag or state. Free text searches briefs and — for
+    members, who may read them — answers."""
+    qs = visible_questions(viewer=viewer, community=community)
+    if filters.week.strip():
+        try:
+            start = weeks.parse(community, filters.week)
+        except ValidationError as exc:
+            raise ValidationError({"week": exc.messages}) from None
+        qs = qs.filter(session__week=start)
+    if filters.tag.strip():
+        tag = Tag.objects.filter(
+            community=community, kind=Tag.Kind.SKILL, name__iexact=filters.tag.strip()
+        ).first()
+        if tag is None:
+            raise ValidationError({"tag": _("Unknown tag.")}, code="unknown_tag")
+        qs = qs.filter(needs=tag)
+    if filters.state.strip():
+        if filters.state not in State.values:
+            raise ValidationError({"state": _("Unknown state.")}, code="invalid")
+        qs = qs.filter(state=filters.state)
+    if filters.mine:
+        qs = qs.filter(asker=viewer)
+    if filters.q.strip():
+        matches = Q(search_document__matches=filters.q)
+        if access.is_reader(viewer):
+            answered = Answer.objects.filter(
+                question__community=community, search_document__matches=filters.q
+            ).values("question_id")
+            matches |= Q(pk__in=answered)
+        qs = qs.filter(matches)
+    return (
+        qs.select_related("session", "asker__profile")
+        .prefetch_related(Prefetch("needs", queryset=Tag.objects.only("id", "name")))
+        .annotate(answer_count=Count("answers", distinct=True))
+        .order_by("-session__week", "-submitted_at", "-pk")
+    )
+
+
+@dataclass
+class Thread:
+    comment: Comment
+    replies: list[Comment] = field(default_factory=list)
+
+
+@dataclass
+class AnswerView:
+    answer: Answer
+    threads: list[Thread]
+    comment_count: int
+    my_rating: int | None
+
+
+@dataclass
+class QuestionPage:
+    question: Question
+    needs: list[Tag]
+    answers: list[AnswerView]
+    my_answer: Answer | None
+    answers_hidden: bool  # a visitor or candidate sees only their own answer
+    voting_closes_at: datetime.datetime | None
+    can_answer: bool
+
+
+def question_page(*, viewer: Membership | None, question: Question) -> QuestionPage:
+    """A question with its answers, their ratings and discussion: five queries whatever the
+    number of answers and comments."""
+    answers = (
+        Answer.objects.filter(question=question)
+        .select_related("author__profile", "attachment")
+        .annotate(rating_avg=Avg("ratings__stars"), rating_count=Count("ratings"))
+        .order_by("created_at", "pk")
+        .prefetch_related(
+            Prefetch(
+                "comments",
+                queryset=Comment.objects.select_related("author__profile").order_by(
+                    "created_at", "pk"
+                ),
+                to_attr="all_comments",
+            )
+        )
+    )
+    sees_all = access.sees_all_answers(viewer)
+    if not sees_all:
+        answers = answers.filter(author=viewer) if viewer is not None else answers.none()
+    if viewer is not None:
+        answers = answers.prefetch_related(
+            Prefetch("ratings", queryset=Rating.objects.filter(rater=viewer), to_attr="mine")
+        )
+    views = []
+    my_answer = None
+    for answer in answers:
+        threads: dict[int, Thread] = {}
+        for comment in answer.all_comments:
+            if comment.parent_id is None:
+                threads[comment.pk] = Thread(comment)
+            elif comment.parent_id in threads:
+                threads[comment.parent_id].replies.append(comment)
+        mine = getattr(answer, "mine", [])
+        views.append(
+            AnswerView(
+                answer=answer,
+                threads=list(threads.values()),
+                comment_count=len(answer.all_comments),
+                my_rating=mine[0].stars if mine else None,
+            )
+        )
+        if viewer is not None and answer.author_id == viewer.pk:
+            my_answer = answer
+    closes = weeks.ends_at(question.community, question.session.week) if question.session else None
+    can_answer = (
+        question.is_published
+        and question.state != State.CLOSED
+        and my_answer is None
+        and (
+            access.is_writer(viewer)
+            or (question.is_challenge and (viewer is None or access.is_candidate(viewer)))
+        )
+    )
+    return QuestionPage(
+        question=question,
+        needs=list(question.needs.all()),
+        answers=views,
+        my_answer=my_answer,
+        answers_hidden=not sees_all,
+        voting_closes_at=closes,
+        can_answer=can_answer,
+    )
+
+
+@dataclass
+class WeekView:
+    start: datetime.date
+    label: str
+    begins_at: datetime.datetime
+    ends_at: datetime.datetime
+    announcement_html: str
+    questions: list[Question]
+
+
+def week_overview(
+    *, viewer: Membership, community: Community, starts: list[datetime.date]
+) -> list[WeekView]:
+    """The sessions of the given weeks with their questions, in two queries."""
+    from questions.models import Session
+
+    sessions = {s.week: s for s in Session.objects.filter(community=community, week__in=starts)}
+    questions = (
+        visible_questions(viewer=viewer, community=community)
+        .filter(session__week__in=starts, state__in=PUBLISHED)
+        .select_related("session", "asker__profile")
+        .annotate(answer_count=Count("answers"))
+        .order_by("scheduled_at", "pk")
+    )
+    by_week: dict[datetime.date, list[Question]] = {start: [] for start in starts}
+    for question in questions:
+        assert question.session is not None  # noqa: S101 - published questions have one
+        by_week[question.session.week].append(question)
+    return [
+        WeekView(
+            start=start,
+            label=weeks.label(start),
+            begins_at=weeks.begins_at(community, start),
+            ends_at=weeks.ends_at(community, start),
+            announcement_html=sessions[start].announcement_html if start in sessions else "",
+            questions=by_week[start],
+        )
+        for start in starts
+    ]
+
+
+def this_and_next_week(*, viewer: Membership, community: Community) -> list[WeekView]:
+    this = weeks.start_of(community)
+    return week_overview(
+        viewer=viewer, community=community, starts=[this, this + datetime.timedelta(days=7)]
+    )
+
+
+def briefs_to_schedule(*, community: Community) -> QuerySet[Question]:
+    return (
+        Question.objects.filter(community=community, state=State.SUBMITTED)
+        .select_related("asker__profile")
+        .prefetch_related(Prefetch("needs", queryset=Tag.objects.only("id", "name")))
+        .order_by("submitted_at", "pk")
+    )
+
+
+def my_answers(*, viewer: Membership) -> QuerySet[Answer]:
+    return (
+        Answer.objects.filter(author=viewer)
+        .select_related("question__session")
+        .annotate(rating_avg=Avg("ratings__stars"), rating_count=Count("ratings"))
+        .order_by("-created_at")
+    )
+
+
+def revisions(*, answer: Answer) -> QuerySet[AnswerRevision]:
+    return AnswerRevision.objects.filter(answer=answer).order_by("-number")
+
+
+def notifications_for(*, user: User, limit: int = 50) -> list[Notification]:
+    return list(
+        Notification.objects.filter(recipient=user)
+        .select_related(
+            "community", "question", "answer__author__profile", "comment__author__profile"
+        )
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -1,0 +1,20 @@
+"""Background jobs of the questions app: idempotent, by id, tolerant of missing rows."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def send_notification_email(notification_id: int) -> None:
+    from questions import notifications
+
+    notifications.email(notification_id)
+
+
+@shared_task(ignore_result=True)
+def advance_sessions() -> None:
+    """Open the questions of weeks that have begun and close those of weeks that ended."""
+    from questions import services
+
+    services.sessions_advance()

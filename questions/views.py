@@ -1,0 +1,515 @@
+"""Portal pages for questions, sessions, answers, discussion and notifications."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from members import access as member_access
+from members import privacy, weeks
+from members import selectors as member_selectors
+from members.errors import add_to_form
+from members.models import Tag
+from members.pagination import CappedPaginator
+from questions import access, attachments, markdown, selectors, services
+from questions.forms import (
+    AnnouncementForm,
+    AnswerForm,
+    BriefForm,
+    CommentEditForm,
+    CommentForm,
+    QuestionFilterForm,
+    RatingForm,
+    RemoveCommentForm,
+    ScheduleForm,
+)
+from questions.models import Answer, Attachment, Comment, Question
+from questions.notifications import mark_read
+
+
+def _skills(community_id: int) -> list[Tag]:
+    return list(Tag.objects.filter(community_id=community_id, kind=Tag.Kind.SKILL).order_by("name"))
+
+
+@login_required
+def week(request: HttpRequest, slug: str, label: str | None = None) -> HttpResponse:
+    """This week's session and next week's (or the given week)."""
+    viewer = access.access_question_list(user=request.user, slug=slug)
+    community = viewer.community
+    if label is None:
+        overview = selectors.this_and_next_week(viewer=viewer, community=community)
+    else:
+        try:
+            start = weeks.parse(community, label)
+        except ValidationError:
+            raise PermissionDenied(_("Write a week as 2026-W48.")) from None
+        overview = selectors.week_overview(viewer=viewer, community=community, starts=[start])
+    announce = AnnouncementForm() if viewer.is_moderator else None
+    return render(
+        request,
+        "questions/week.html",
+        {"community": community, "viewer": viewer, "weeks": overview, "announce_form": announce},
+    )
+
+
+@login_required
+@require_POST
+def announce(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    viewer = member_access.access_moderation(user=request.user, slug=slug)
+    form = AnnouncementForm(request.POST)
+    if form.is_valid():
+        try:
+            start = weeks.parse(viewer.community, label)
+            services.session_announce(
+                moderator=viewer,
+                community=viewer.community,
+                week=start,
+                text=form.cleaned_data["announcement"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Announcement published."))
+    return redirect(reverse("questions:week_of", kwargs={"slug": slug, "label": label}))
+
+
+@login_required
+def question_list(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_question_list(user=request.user, slug=slug)
+    community = viewer.community
+    form = QuestionFilterForm(request.GET or None, vocabulary=_skills(community.pk))
+    page = None
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        filters = selectors.QuestionFilters(
+            week=data.get("week", ""),
+            tag=data.get("tag", ""),
+            state=data.get("state", ""),
+            q=data.get("q", ""),
+        )
+        try:
+            qs = selectors.questions_list(viewer=viewer, community=community, filters=filters)
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            page = CappedPaginator(qs, settings.QUESTIONS_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            )
+    return render(
+        request,
+        "questions/list.html",
+        {"community": community, "viewer": viewer, "form": form, "page": page},
+    )
+
+
+@login_required
+def mine(request: HttpRequest, slug: str) -> HttpResponse:
+    """My briefs (every state) and my answers."""
+    viewer = access.access_question_list(user=request.user, slug=slug)
+    community = viewer.community
+    questions = selectors.questions_list(
+        viewer=viewer, community=community, filters=selectors.QuestionFilters(mine=True)
+    )
+    return render(
+        request,
+        "questions/mine.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "questions": questions[:100],
+            "answers": selectors.my_answers(viewer=viewer)[:100],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def brief_create(request: HttpRequest, slug: str) -> HttpResponse:
+    viewer = access.access_brief_write(user=request.user, slug=slug)
+    community = viewer.community
+    form = BriefForm(
+        request.POST or None,
+        request.FILES or None,
+        community=community,
+        vocabulary=_skills(community.pk),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            attachment = (
+                attachments.attachment_create(uploader=viewer, upload=data["attachment"])
+                if data["attachment"]
+                else None
+            )
+            question = services.question_create(
+                author=viewer,
+                title=data["title"],
+                background=data["background"],
+                wanted=data["wanted"],
+                needs=data["needs"],
+                preferred_week=data["preferred_week"],
+                attachment=attachment,
+                submit="submit" in request.POST,
+            )
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            if question.state == Question.State.SUBMITTED:
+                messages.success(
+                    request, _("Your brief is submitted. A moderator will schedule it.")
+                )
+            else:
+                messages.success(request, _("Draft saved."))
+            return redirect(question.get_absolute_url())
+    return render(
+        request,
+        "questions/brief_form.html",
+        {"community": community, "viewer": viewer, "form": form, "question": None},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def brief_edit(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
+    viewer, question = access.access_own_brief(user=request.user, question_id=question_id)
+    community = viewer.community
+    initial = {
+        "title": question.title,
+        "background": question.background,
+        "wanted": question.wanted,
+        "needs": [t.name for t in question.needs.all()],
+        "preferred_week": weeks.label(question.preferred_week) if question.preferred_week else "",
+    }
+    form = BriefForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        community=community,
+        vocabulary=_skills(community.pk),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        changes = {k: data[k] for k in ("title", "background", "wanted", "needs", "preferred_week")}
+        changes["submit"] = "submit" in request.POST
+        try:
+            if data["attachment"]:
+                changes["attachment"] = attachments.attachment_create(
+                    uploader=viewer, upload=data["attachment"]
+                )
+            services.question_update(author=viewer, question=question, changes=changes)
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(question.get_absolute_url())
+    return render(
+        request,
+        "questions/brief_form.html",
+        {"community": community, "viewer": viewer, "form": form, "question": question},
+    )
+
+
+def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
+    """A question with its answers and discussion. Challenge questions are public."""
+    try:
+        viewer, question = access.access_question(
+            user=request.user, question_id=question_id, slug=slug
+        )
+    except PermissionDenied:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise
+    page = selectors.question_page(viewer=viewer, question=question)
+    moderating = viewer is not None and viewer.is_moderator
+    return render(
+        request,
+        "questions/detail.html",
+        {
+            "community": question.community,
+            "viewer": viewer,
+            "page": page,
+            "q": question,
+            "comment_form": CommentForm(),
+            "rating_form": RatingForm(),
+            "schedule_form": ScheduleForm(community=question.community)
+            if moderating and question.state == Question.State.SUBMITTED
+            else None,
+            "moderating": moderating,
+            "is_writer": access.is_writer(viewer),
+        },
+    )
+
+
+@login_required
+@require_POST
+def schedule(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
+    viewer, question = access.access_question_moderation(user=request.user, question_id=question_id)
+    form = ScheduleForm(request.POST, community=question.community)
+    if form.is_valid():
+        try:
+            services.question_schedule(
+                moderator=viewer, question=question, week=form.cleaned_data["week"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Scheduled and published; the asker is notified."))
+    else:
+        for errors in form.errors.values():
+            messages.error(request, " ".join(str(e) for e in errors))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = question.get_absolute_url()
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def set_challenge(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
+    viewer, question = access.access_question_moderation(user=request.user, question_id=question_id)
+    services.question_set_challenge(
+        moderator=viewer, question=question, is_challenge=request.POST.get("is_challenge") == "1"
+    )
+    messages.success(request, _("Saved."))
+    return redirect(question.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
+    """The matcher, pre-filled with the question's needs; invite the members chosen."""
+    viewer, question = access.access_question_moderation(user=request.user, question_id=question_id)
+    community = question.community
+    needs = [t.name for t in question.needs.all()]
+    if request.method == "POST":
+        ids = [int(v) for v in request.POST.getlist("members") if v.isdigit() and len(v) < 19]
+        try:
+            created = services.invitations_create(moderator=viewer, question=question, invitees=ids)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("%(n)d invited; each is notified.") % {"n": len(created)})
+            return redirect(question.get_absolute_url())
+    results = []
+    if needs:
+        ranked = member_selectors.matcher(community=community, tag_names=needs)[:50]
+        results = [
+            (p.score, privacy.profile_card(viewer=viewer, profile=p))  # type: ignore[attr-defined]
+            for p in ranked
+        ]
+    invited = set(question.invitations.values_list("invitee_id", flat=True))
+    return render(
+        request,
+        "questions/invite.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "q": question,
+            "needs": needs,
+            "results": results,
+            "invited": invited,
+        },
+    )
+
+
+@login_required
+def briefs(request: HttpRequest, slug: str) -> HttpResponse:
+    """The moderators' queue: submitted briefs waiting to be scheduled."""
+    viewer = member_access.access_moderation(user=request.user, slug=slug)
+    community = viewer.community
+    pending = [
+        (question, weeks.label(weeks.first_week_for_brief(community, question.submitted_at)))
+        for question in selectors.briefs_to_schedule(community=community)[:200]
+    ]
+    return render(
+        request,
+        "questions/briefs.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "briefs": pending,
+            "schedule_form": ScheduleForm(community=community),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
+    """Write or revise my answer, with a live preview."""
+    viewer, question = access.access_question(user=request.user, question_id=question_id, slug=slug)
+    existing = Answer.objects.filter(question=question, author=viewer).first() if viewer else None
+    form = AnswerForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"body": existing.body if existing else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            upload = (
+                attachments.attachment_create(uploader=viewer, upload=data["attachment"])
+                if viewer is not None and data["attachment"]
+                else None
+            )
+            if viewer is None:  # a visitor answering a challenge question
+                answer = services.challenge_answer_create(
+                    user=request.user,  # type: ignore[arg-type]
+                    question=question,
+                    body=data["body"],
+                )
+            elif existing is not None:
+                answer = services.answer_revise(
+                    author=viewer, answer=existing, body=data["body"], attachment=upload
+                )
+            else:
+                answer = services.answer_create(
+                    author=viewer, question=question, body=data["body"], attachment=upload
+                )
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Your answer is saved."))
+            return redirect(f"{question.get_absolute_url()}#answer-{answer.pk}")
+    return render(
+        request,
+        "questions/answer_form.html",
+        {
+            "community": question.community,
+            "viewer": viewer,
+            "q": question,
+            "form": form,
+            "existing": existing,
+            "preview_html": markdown.render(form["body"].value() or ""),
+        },
+    )
+
+
+@login_required
+def answer_revisions(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
+    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+    return render(
+        request,
+        "questions/revisions.html",
+        {
+            "community": answer.question.community,
+            "viewer": viewer,
+            "answer": answer,
+            "revisions": [(r, markdown.render(r.body)) for r in selectors.revisions(answer=answer)],
+        },
+    )
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
+    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+    form = CommentForm(request.POST)
+    if form.is_valid() and viewer is not None:
+        parent = None
+        if form.cleaned_data["parent"]:
+            parent = Comment.objects.filter(pk=form.cleaned_data["parent"], answer=answer).first()
+        try:
+            services.comment_create(
+                author=viewer, answer=answer, body=form.cleaned_data["body"], parent=parent
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, _("Write a comment first."))
+    return redirect(f"{answer.question.get_absolute_url()}#answer-{answer.pk}")
+
+
+@login_required
+@require_POST
+def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
+    viewer, comment = access.access_comment(user=request.user, comment_id=comment_id)
+    form = CommentEditForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_edit(author=viewer, comment=comment, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    return redirect(f"{comment.answer.question.get_absolute_url()}#answer-{comment.answer_id}")
+
+
+@login_required
+@require_POST
+def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
+    viewer, comment = access.access_comment(user=request.user, comment_id=comment_id)
+    if not viewer.is_moderator:
+        raise PermissionDenied(_("Only moderators and organisers can remove comments."))
+    form = RemoveCommentForm(request.POST)
+    if form.is_valid():
+        services.comment_remove(
+            moderator=viewer, comment=comment, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, _("Comment removed."))
+    else:
+        messages.error(request, _("Give a reason for removing the comment."))
+    return redirect(f"{comment.answer.question.get_absolute_url()}#answer-{comment.answer_id}")
+
+
+@login_required
+@require_POST
+def rate(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
+    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+    form = RatingForm(request.POST)
+    if form.is_valid() and viewer is not None:
+        try:
+            services.rating_set(rater=viewer, answer=answer, stars=form.cleaned_data["stars"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Thanks for rating."))
+    else:
+        messages.error(request, _("Give 1 to 5 stars."))
+    return redirect(f"{answer.question.get_absolute_url()}#answer-{answer.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        mark_read(user=request.user)  # type: ignore[arg-type]
+        return redirect(reverse("questions:notifications"))
+    return render(
+        request,
+        "questions/notifications.html",
+        {"items": selectors.notifications_for(user=request.user)},  # type: ignore[arg-type]
+    )
+
+
+@login_required
+def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> FileResponse:
+    """Serve an attachment to whoever may read what it is attached to."""
+    item = access.access_attachment(user=request.user, attachment_id=attachment_id)
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.name,
+        content_type=attachments.CONTENT_TYPES[Attachment.Kind(item.kind)],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def preview(request: HttpRequest) -> JsonResponse:
+    """The editor's live preview: the same sanitised rendering the answer will get."""
+    body = request.POST.get("body", "")[:100_000].replace("\x00", "")
+    return JsonResponse({"html": markdown.render(body)})
