@@ -20,4 +20,4 @@ RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
 USER community
 
 EXPOSE 8000
-CMD ["gunicorn", "community.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "community.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]

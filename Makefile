@@ -39,7 +39,7 @@ services: $(STAMP)
 
 # Browser tests drive the system Chromium; install it where it is missing (Debian).
 browser:
-	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || { echo "Install Chromium (Debian: apt-get install chromium)"; exit 1; }
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || { echo "Install Chromium (Debian, as root: apt-get install chromium)"; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -5,7 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from community import views
+from community.moderation_admin import moderation_site
 
+# Staff sign in through allauth (rate limits, two-factor), not the admin's own form.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = _("Community administration")
 admin.site.site_title = _("Community administration")
 
@@ -15,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("manage/", moderation_site.urls),
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("questions.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

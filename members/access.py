@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
-from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
 
 from members.models import Community, Membership, Profile
 
@@ -138,14 +140,33 @@ def access_organiser(*, user: AnyUser, slug: str) -> Membership:
     )
 
 
-def access_money(*, user: AnyUser, slug: str) -> Membership:
-    """Organisers, and — when COMMUNITY_ORGANISER_MFA_REQUIRED is on — only with TOTP enabled."""
-    membership = access_organiser(user=user, slug=slug)
-    if settings.COMMUNITY_ORGANISER_MFA_REQUIRED and not is_mfa_enabled(
-        membership.user, types=[Authenticator.Type.TOTP]
-    ):
+def mfa_verified(request: HttpRequest | Request) -> bool:
+    """Whether this request's sign-in passed two-factor authentication: a session in which
+    allauth recorded an MFA step, or an API token issued (with a code) after TOTP was set up."""
+    user = request.user
+    authenticator = Authenticator.objects.filter(
+        user_id=user.pk, type=Authenticator.Type.TOTP
+    ).first()
+    if authenticator is None:
+        return False
+    token = getattr(request, "auth", None)
+    if isinstance(token, Token):
+        return token.created >= authenticator.created_at
+    django_request = getattr(request, "_request", request)
+    records = get_authentication_records(django_request, user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
+def access_money(*, request: HttpRequest | Request, slug: str) -> Membership:
+    """Organisers, and — when COMMUNITY_ORGANISER_MFA_REQUIRED is on — only when they signed
+    in with their second factor (TOTP)."""
+    membership = access_organiser(user=request.user, slug=slug)
+    if settings.COMMUNITY_ORGANISER_MFA_REQUIRED and not mfa_verified(request):
         raise MFARequired(
-            _("Turn on two-factor authentication (an authenticator app) to see the money pages.")
+            _(
+                "The money pages need two-factor authentication: turn it on (an authenticator "
+                "app) and sign in with your code."
+            )
         )
     return membership
 

@@ -1,5 +1,6 @@
-"""Django admin for the platform's staff. Staff are the operators of the deployment and see
-every field; organisers and moderators work in the portal."""
+"""Django admin for the platform's staff (superusers: the operators of the deployment), who
+see every field. Moderators and organisers have their own, community-scoped admin at
+/manage/ (community.moderation_admin), which shows handles only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from members import services
@@ -17,19 +17,6 @@ from members.models import Community, CommunityAuditLog, Membership, Profile, Ta
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     pass
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    fk_name = "community"
-    extra = 0
-    fields = ("user", "role", "status", "joined_via", "activated_at")
-    readonly_fields = ("activated_at",)
-    raw_id_fields = ("user",)
-    show_change_link = True
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user")
 
 
 @admin.register(Community)
@@ -45,7 +32,8 @@ class CommunityAdmin(admin.ModelAdmin):
     )
     list_filter = ("phase", "currency")
     search_fields = ("name", "slug")
-    readonly_fields = ("phase_changed_at", "created_at", "updated_at")
+    # The phase moves one way, with an audit row: through the portal or the API only.
+    readonly_fields = ("phase", "phase_changed_at", "created_at", "updated_at")
     prepopulated_fields = {"slug": ("name",)}
 
 
@@ -54,12 +42,17 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "community", "role", "status", "joined_via", "created_at")
     list_filter = ("role", "status", "joined_via", "community")
     search_fields = ("user__email", "user__username", "profile__handle")
-    raw_id_fields = ("user", "community", "referred_by")
+    raw_id_fields = ("referred_by",)
     list_select_related = ("user", "community")
+    # Memberships are made, and roles and statuses changed, through the services (audit row,
+    # last-organiser rule, phase switch, search documents): in the portal or the API.
+    readonly_fields = ("user", "community", "role", "status", "joined_via", "activated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        # Role and status are facets of the profile's search documents.
         services.profile_refresh_search(membership_id=obj.pk)
 
 
@@ -68,10 +61,12 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ("handle", "community", "real_name", "company", "industry", "city")
     list_filter = ("community",)
     search_fields = ("handle", "real_name", "company")
-    raw_id_fields = ("membership", "community")
     filter_horizontal = ("tags",)
     list_select_related = ("community",)
-    readonly_fields = ("search_document", "full_search_document")
+    readonly_fields = ("membership", "community", "search_document", "full_search_document")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a profile comes with its membership
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

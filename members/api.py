@@ -7,8 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from allauth.account import app_settings as account_settings
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
-from django.contrib.auth import authenticate
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -16,6 +19,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -74,7 +78,8 @@ def _community_data(community: Community, viewer: Membership | None) -> dict[str
 
 
 class TokenView(APIView):
-    """Exchange a username (or e-mail) and password for an API token."""
+    """Exchange a username (or e-mail) and password — and, for accounts with two-factor
+    authentication, the current code — for an API token."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -85,13 +90,16 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        login, password = (
-            serializer.validated_data["username"],
-            serializer.validated_data["password"],
-        )
-        user = authenticate(request._request, username=login, password=password)
-        if user is None and "@" in login:
-            user = authenticate(request._request, email=login, password=password)
+        data = serializer.validated_data
+        login, password = data["username"], data["password"]
+        credentials = {"email": login} if "@" in login else {"username": login}
+        try:
+            # allauth's adapter: its per-account and per-address failed-login limits apply.
+            user = get_account_adapter(request._request).authenticate(
+                request._request, password=password, **credentials
+            )
+        except ValidationError:
+            raise Throttled(detail=_("Too many failed attempts; try again later.")) from None
         if user is None:
             raise drf_serializers.ValidationError(
                 {"non_field_errors": [_("Wrong username or password.")]}
@@ -104,6 +112,17 @@ class TokenView(APIView):
             raise drf_serializers.ValidationError(
                 {"non_field_errors": [_("Confirm your e-mail address first.")]}
             )
+        authenticator = Authenticator.objects.filter(
+            user=user, type=Authenticator.Type.TOTP
+        ).first()
+        if authenticator is not None:
+            code = data.get("code", "")
+            if not code:
+                raise drf_serializers.ValidationError(
+                    {"code": [_("Enter the code from your authenticator app.")]}
+                )
+            if not TOTP(authenticator).validate_code(code):
+                raise drf_serializers.ValidationError({"code": [_("This code is not valid.")]})
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -269,8 +288,8 @@ class MemberImportView(APIView):
 class MemberExportView(APIView):
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request: Request, slug: str) -> Any:
-        """The directory as CSV (moderators and organisers), privacy applied."""
-        viewer = access.access_moderation(user=request.user, slug=slug)
+        """The directory as CSV (organisers), privacy applied."""
+        viewer = access.access_organiser(user=request.user, slug=slug)
         return exports.directory_csv_response(viewer=viewer)
 
 

@@ -18,6 +18,12 @@ class _Echo:
         return value
 
 
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab or CR) would
+    run as one in Excel or WPS; a leading apostrophe keeps it text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def directory_rows(*, viewer: Membership) -> Iterator[str]:
     community = viewer.community
     columns = privacy.export_columns(viewer=viewer, community=community)
@@ -27,7 +33,8 @@ def directory_rows(*, viewer: Membership) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(columns)  # a BOM, so spreadsheet programs read UTF-8
     for profile in profiles.iterator(chunk_size=500):
-        yield writer.writerow(privacy.export_row(viewer=viewer, profile=profile, columns=columns))
+        row = privacy.export_row(viewer=viewer, profile=profile, columns=columns)
+        yield writer.writerow([_cell(value) for value in row])
 
 
 def directory_csv_response(*, viewer: Membership) -> StreamingHttpResponse:

@@ -27,7 +27,7 @@ COLUMNS: tuple[str, ...] = (
     *services.PROFILE_TEXT_FIELDS,
     *services.PROFILE_TAG_FIELDS,
 )
-MAX_ROWS = 5000
+MAX_ROWS = 1000  # a request must finish well inside the web server's timeout
 
 
 @dataclass
@@ -155,6 +155,7 @@ def members_import(
                 role=(row.get("role") or "").strip().lower() or Membership.Role.MEMBER,
                 profile=profile,
                 create_tags=create_tags,
+                sync_phase=False,
             )
         except ValidationError as exc:
             report.rows.append(
@@ -164,6 +165,7 @@ def members_import(
             report.rows.append(
                 RowResult(line=line, email=email, outcome="added", membership_id=membership.pk)
             )
+    services.community_sync_phase(community_id=community.pk)
     services.audit(
         community=community,
         event=CommunityAuditLog.Event.MEMBERS_IMPORTED,

@@ -51,6 +51,12 @@ def validate_prize_split(value: object) -> None:
         )
 
 
+no_control_characters = RegexValidator(
+    r"[\x00-\x1f\x7f]",
+    _("Line breaks and control characters are not allowed here."),
+    inverse_match=True,
+)
+
 slug_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$",
     _("Use 2–50 lowercase letters, digits and hyphens; start and end with a letter or digit."),
@@ -87,7 +93,7 @@ class Community(models.Model):
         GROWTH = "growth", _("Growth")
 
     slug = models.SlugField(_("address"), max_length=50, unique=True, validators=[slug_validator])
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[no_control_characters])
     description = models.TextField(_("description"), blank=True, max_length=5000)
     currency = models.CharField(
         _("currency"), max_length=3, choices=Currency.choices, default=Currency.CNY
@@ -175,6 +181,18 @@ class Community(models.Model):
         return reverse("members:landing", kwargs={"slug": self.slug})
 
     def clean(self) -> None:
+        from members.currency import max_minor
+
+        limit = max_minor(self.currency) if self.currency in Currency.values else None
+        too_large = {
+            name: _("This fee is too large.")
+            for name in ("entrance_fee", "monthly_fee")
+            if limit is not None
+            and isinstance(getattr(self, name), int)
+            and getattr(self, name) > limit
+        }
+        if too_large:
+            raise ValidationError(too_large)
         split = self.prize_split
         if isinstance(split, list) and len(split) != self.winners_per_week:
             raise ValidationError(
@@ -236,6 +254,7 @@ class Membership(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    welcomed_at = models.DateTimeField(_("welcome e-mail sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -257,6 +276,20 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.community_id} ({self.role})"
+
+    @property
+    def is_reader(self) -> bool:
+        """Reads the directory, questions and answers: organisers, moderators and members who
+        are active, or lapsed (read-only). Not candidates, not pending, not those who left."""
+        return self.role != self.Role.CANDIDATE and self.status in (
+            self.Status.ACTIVE,
+            self.Status.LAPSED,
+        )
+
+    @property
+    def is_writer(self) -> bool:
+        """Writes profiles, briefs, answers, comments, ratings: an active reader."""
+        return self.role != self.Role.CANDIDATE and self.status == self.Status.ACTIVE
 
     @property
     def is_organiser(self) -> bool:
@@ -327,7 +360,7 @@ class Profile(models.Model):
     community = models.ForeignKey(
         Community, on_delete=models.CASCADE, related_name="profiles", verbose_name=_("community")
     )
-    handle = models.CharField(_("handle"), max_length=40)
+    handle = models.CharField(_("handle"), max_length=40, validators=[no_control_characters])
     real_name = models.CharField(_("real name"), max_length=100, blank=True)
     company = models.CharField(_("company"), max_length=120, blank=True)
     role_title = models.CharField(_("role / title"), max_length=100, blank=True)

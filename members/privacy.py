@@ -26,18 +26,10 @@ HIDDEN_FIELDS: tuple[str, ...] = ("real_name", "company")
 SHARED_TEXT_FIELDS: tuple[str, ...] = ("handle", "role_title", "industry", "career_path", "city")
 TAG_FIELDS: tuple[str, ...] = ("skills", "needs", "hobbies")
 
-_READER_ROLES = (Membership.Role.ORGANISER, Membership.Role.MODERATOR, Membership.Role.MEMBER)
-_READER_STATUSES = (Membership.Status.ACTIVE, Membership.Status.LAPSED)
-
 
 def is_reader(viewer: Membership | None, community: Community) -> bool:
     """A member who may read the community's directory at all."""
-    return (
-        viewer is not None
-        and viewer.community_id == community.pk
-        and viewer.role in _READER_ROLES
-        and viewer.status in _READER_STATUSES
-    )
+    return viewer is not None and viewer.community_id == community.pk and viewer.is_reader
 
 
 def sees_every_hidden_field(*, viewer: Membership | None, community: Community) -> bool:

@@ -36,6 +36,7 @@ _CJK_RUN = re.compile(rf"[{_CJK}]+")
 _NON_WORD = re.compile(r"\W+")
 
 MAX_QUERY_CHARS = 200
+FACET_MAX_CHARS = 120
 MAX_QUERY_TERMS = 24
 
 
@@ -59,7 +60,9 @@ def facet(kind: str, value: object) -> str:
     """An exact-match token such as ``:c:new_york``: case-folded, non-word characters as ``_``.
     The leading colon keeps it out of reach of free text (whose terms begin with a letter):
     otherwise the query ``c`` would find everyone with a city."""
-    return f":{kind}:" + _NON_WORD.sub("_", _normalise(str(value)).strip()).strip("_")
+    # Cut long values (PostgreSQL refuses lexemes over 2,047 bytes): fields are shorter anyway.
+    value = _NON_WORD.sub("_", _normalise(str(value)[:FACET_MAX_CHARS]).strip()).strip("_")
+    return f":{kind}:{value}"
 
 
 def document(*texts: str, facets: Iterable[str] = ()) -> str:

@@ -51,28 +51,45 @@ def vocabulary(*, community: Community) -> dict[str, list[Tag]]:
     return grouped
 
 
+def resolve_tags(
+    *, community: Community, wanted: dict[str, tuple[str, list[str]]]
+) -> dict[str, list[Tag]]:
+    """Resolve tag names for several fields at once (field → (kind, names)), matching names
+    case-insensitively, in one query. Raises a ValidationError naming each field that has an
+    unknown tag."""
+    keys = {
+        field_name: {n.strip().casefold(): n.strip() for n in names if n and n.strip()}
+        for field_name, (_kind, names) in wanted.items()
+    }
+    q = Q()
+    for field_name, (kind, _names) in wanted.items():
+        for original in keys[field_name].values():
+            # Ask with the name as written: the database's idea of case may not be Python's
+            # case folding ("Straße"), which is compared below.
+            q |= Q(kind=kind, name__iexact=original)
+    if not q:
+        return {field_name: [] for field_name in wanted}
+    found = list(Tag.objects.filter(Q(community=community) & q))
+    resolved: dict[str, list[Tag]] = {}
+    errors: dict[str, str] = {}
+    for field_name, (kind, _names) in wanted.items():
+        by_key = {t.name.casefold(): t for t in found if t.kind == kind}
+        resolved[field_name] = [by_key[k] for k in keys[field_name] if k in by_key]
+        unknown = [name for k, name in keys[field_name].items() if k not in by_key]
+        if unknown:
+            errors[field_name] = _("Unknown tag: %(names)s. Add it to the vocabulary first.") % {
+                "names": ", ".join(unknown)
+            }
+    if errors:
+        raise ValidationError(errors, code="unknown_tag")
+    return resolved
+
+
 def tags_by_names(
     *, community: Community, kind: str, names: list[str], field_name: str
 ) -> list[Tag]:
     """Resolve tag names (case-insensitively) or raise a ValidationError naming the field."""
-    wanted = {n.strip().casefold(): n.strip() for n in names if n and n.strip()}
-    if not wanted:
-        return []
-    q = Q()
-    for name in wanted:
-        q |= Q(name__iexact=name)
-    found = list(Tag.objects.filter(Q(community=community, kind=kind) & q))
-    known = {t.name.casefold() for t in found}
-    unknown = [original for key, original in wanted.items() if key not in known]
-    if unknown:
-        raise ValidationError(
-            {
-                field_name: _("Unknown tag: %(names)s. Add it to the vocabulary first.")
-                % {"names": ", ".join(unknown)}
-            },
-            code="unknown_tag",
-        )
-    return found
+    return resolve_tags(community=community, wanted={field_name: (kind, names)})[field_name]
 
 
 @dataclass
@@ -120,11 +137,15 @@ def directory(
         facets.append(search.facet("r", filters.role))
     else:
         excluded.append(search.facet("r", Membership.Role.CANDIDATE))
-    tags = _filter_tags(
+    tags = resolve_tags(
         community=community,
-        wanted={"skill": filters.skills, "need": filters.needs, "hobby": filters.hobbies},
+        wanted={
+            "skill": (Tag.Kind.SKILL, filters.skills),
+            "need": (Tag.Kind.NEED, filters.needs),
+            "hobby": (Tag.Kind.HOBBY, filters.hobbies),
+        },
     )
-    facets += [search.facet("t", tag.pk) for tag in tags]
+    facets += [search.facet("t", tag.pk) for found in tags.values() for tag in found]
     if filters.industry.strip():
         facets.append(search.facet("i", filters.industry))
     if filters.city.strip():
@@ -139,50 +160,17 @@ def directory(
     )
 
 
-def _filter_tags(*, community: Community, wanted: dict[str, list[str]]) -> list[Tag]:
-    """Resolve the directory's tag filters (parameter name → tag names) in one query, or raise
-    a ValidationError naming each parameter with an unknown tag."""
-    pairs = {
-        (kind, name.strip().casefold()): (kind, name.strip())
-        for kind, names in wanted.items()
-        for name in names
-        if name and name.strip()
-    }
-    if not pairs:
-        return []
-    q = Q()
-    for kind, key in pairs:
-        q |= Q(kind=kind, name__iexact=key)
-    found = list(Tag.objects.filter(Q(community=community) & q))
-    known = {(t.kind, t.name.casefold()) for t in found}
-    errors: dict[str, list[str]] = {}
-    for pair, (kind, original) in pairs.items():
-        if pair not in known:
-            errors.setdefault(kind, []).append(original)
-    if errors:
-        raise ValidationError(
-            {
-                kind: _("Unknown tag: %(names)s. Add it to the vocabulary first.")
-                % {"names": ", ".join(names)}
-                for kind, names in errors.items()
-            },
-            code="unknown_tag",
-        )
-    return found
-
-
 def matcher(*, community: Community, tag_names: list[str]) -> QuerySet[Profile]:
-    """Active members ranked by how many of the given tags are among their skills.
+    """Active members ranked by how many of the given skills (a question's needs) they have.
 
-    Tag names are matched case-insensitively against the skill vocabulary; names that are no
-    one's skill simply score nothing. Ties are broken by handle.
+    Names are matched case-insensitively against the skill vocabulary; an unknown name is a
+    ValidationError on ``tags``. Ties are broken by handle.
     """
-    wanted = [n.strip() for n in tag_names if n and n.strip()]
-    if not wanted:
+    if not [n for n in tag_names if n and n.strip()]:
         raise ValidationError({"tags": _("Give at least one tag to match.")}, code="required")
-    names = Q()
-    for name in wanted:
-        names |= Q(tags__name__iexact=name)
+    skills = tags_by_names(
+        community=community, kind=Tag.Kind.SKILL, names=tag_names, field_name="tags"
+    )
     return (
         profiles_with_related()
         .filter(
@@ -190,7 +178,7 @@ def matcher(*, community: Community, tag_names: list[str]) -> QuerySet[Profile]:
             membership__status=Membership.Status.ACTIVE,
             membership__role__in=DIRECTORY_ROLES,
         )
-        .filter(Q(tags__kind=Tag.Kind.SKILL) & names)
+        .filter(tags__in=skills)
         .annotate(score=Count("tags", distinct=True))
         .order_by("-score", "handle", "pk")
     )

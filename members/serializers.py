@@ -112,10 +112,6 @@ class ProfileField(serializers.DictField):
     """Schema stand-in; the data itself comes from ``privacy.profile_data``."""
 
 
-class ProfileOutputSerializer(serializers.Serializer[Any]):
-    profile = ProfileField()
-
-
 class ProfileInputSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
     handle = serializers.CharField(max_length=40, required=False)
     real_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -169,6 +165,12 @@ class TagSerializer(StrictPayloadMixin, serializers.Serializer[Tag]):
 class TokenRequestSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
     username = serializers.CharField(max_length=254, help_text=_("Username or e-mail address."))
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    code = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        help_text=_("The current code from your authenticator app, if you use one."),
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer[Any]):

@@ -8,9 +8,10 @@ from allauth.account.utils import user_pk_to_url_str
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from members.models import Community, Membership
 
@@ -21,11 +22,21 @@ def send_member_added_email(membership_id: int, new_account: bool) -> None:
 
     The message names only the community and the recipient's own account (no other member).
     """
-    membership = (
-        Membership.objects.select_related("user", "community").filter(pk=membership_id).first()
-    )
-    if membership is None or not membership.user.email:
-        return
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user", "community")
+            .filter(pk=membership_id, welcomed_at__isnull=True)
+            .first()
+        )
+        if membership is None or not membership.user.email:
+            return  # gone, or already welcomed: running twice sends one e-mail
+        _welcome(membership, new_account)
+        membership.welcomed_at = timezone.now()
+        membership.save(update_fields=["welcomed_at"])
+
+
+def _welcome(membership: Membership, new_account: bool) -> None:
     user = membership.user
     EmailAddress.objects.get_or_create(
         user=user, email=user.email, defaults={"primary": True, "verified": False}
@@ -47,7 +58,7 @@ def send_member_added_email(membership_id: int, new_account: bool) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string("members/email/member_added_subject.txt", context).strip()
         body = render_to_string("members/email/member_added_body.txt", context)
-    send_mail(subject, body, None, [user.email])
+    send_mail(" ".join(subject.split()), body, None, [user.email])
 
 
 @shared_task(ignore_result=True)

@@ -19,6 +19,9 @@ from django.utils.translation import gettext as _
 from members.models import Community
 
 _LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+# Weeks a community can have: far enough from the calendar's ends that a week's neighbours
+# (and its end, a week later) are still dates.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
 def _zone(community: Community) -> ZoneInfo:
@@ -74,6 +77,8 @@ def parse(community: Community, value: str) -> datetime.date:
     match = _LABEL.match((value or "").strip())
     if match is None:
         raise ValidationError(_("Write a week as 2026-W48."), code="invalid")
+    if not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+        raise ValidationError(_("There is no such week."), code="invalid")
     try:
         monday = datetime.date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:

@@ -28,16 +28,12 @@ READER_ROLES = (Role.ORGANISER, Role.MODERATOR, Role.MEMBER)
 
 def is_reader(viewer: Membership | None) -> bool:
     """A paid-up (or lapsed, read-only) member: sees every published question and answer."""
-    return (
-        viewer is not None
-        and viewer.role in READER_ROLES
-        and viewer.status in (Status.ACTIVE, Status.LAPSED)
-    )
+    return viewer is not None and viewer.is_reader
 
 
 def is_writer(viewer: Membership | None) -> bool:
     """An active member, moderator or organiser: writes briefs, answers, comments, ratings."""
-    return viewer is not None and viewer.role in READER_ROLES and viewer.status == Status.ACTIVE
+    return viewer is not None and viewer.is_writer
 
 
 def is_candidate(viewer: Membership | None) -> bool:
@@ -112,28 +108,35 @@ def access_brief_write(*, user: AnyUser, slug: str) -> Membership:
     )
 
 
-def access_own_brief(*, user: AnyUser, question_id: int) -> tuple[Membership, Question]:
-    viewer, question = access_question(user=user, question_id=question_id)
+def access_own_brief(
+    *, user: AnyUser, question_id: int, slug: str | None = None
+) -> tuple[Membership, Question]:
+    viewer, question = access_question(user=user, question_id=question_id, slug=slug)
     if viewer is None or question.asker_id != viewer.pk or not is_writer(viewer):
         raise PermissionDenied(_("Only the person who asked can change this brief."))
     return viewer, question
 
 
-def access_question_moderation(*, user: AnyUser, question_id: int) -> tuple[Membership, Question]:
-    viewer, question = access_question(user=user, question_id=question_id)
+def access_question_moderation(
+    *, user: AnyUser, question_id: int, slug: str | None = None
+) -> tuple[Membership, Question]:
+    viewer, question = access_question(user=user, question_id=question_id, slug=slug)
     if viewer is None or not viewer.is_moderator:
         raise PermissionDenied(_("Only moderators and organisers can do this."))
     return viewer, question
 
 
-def access_answer(*, user: AnyUser, answer_id: int) -> tuple[Membership | None, Answer]:
-    """An answer for someone who may read it: members; its author (candidates included)."""
+def access_answer(
+    *, user: AnyUser, answer_id: int, slug: str | None = None
+) -> tuple[Membership | None, Answer]:
+    """An answer for someone who may read it: members; its author (candidates included).
+    With ``slug`` (a portal address), an answer of another community is 404."""
     answer = (
         Answer.objects.select_related("question__community", "author__profile", "attachment")
         .filter(pk=answer_id)
         .first()
     )
-    if answer is None:
+    if answer is None or (slug is not None and answer.question.community.slug != slug):
         raise Http404(_("No such answer."))
     viewer, _question = access_question(user=user, question_id=answer.question_id)
     if not sees_all_answers(viewer) and (viewer is None or answer.author_id != viewer.pk):
@@ -141,7 +144,9 @@ def access_answer(*, user: AnyUser, answer_id: int) -> tuple[Membership | None, 
     return viewer, answer
 
 
-def access_comment(*, user: AnyUser, comment_id: int) -> tuple[Membership, Comment]:
+def access_comment(
+    *, user: AnyUser, comment_id: int, slug: str | None = None
+) -> tuple[Membership, Comment]:
     comment = (
         Comment.objects.select_related("answer__question__community", "author__profile")
         .filter(pk=comment_id)
@@ -149,7 +154,7 @@ def access_comment(*, user: AnyUser, comment_id: int) -> tuple[Membership, Comme
     )
     if comment is None:
         raise Http404(_("No such comment."))
-    viewer, _answer = access_answer(user=user, answer_id=comment.answer_id)
+    viewer, _answer = access_answer(user=user, answer_id=comment.answer_id, slug=slug)
     if viewer is None:
         raise PermissionDenied(_("Only members of this community can do this."))
     return viewer, comment

@@ -342,7 +342,10 @@ class AttachmentUploadView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": _("Choose a file.")})
-        attachment = attachments.attachment_create(uploader=viewer, upload=upload)
+        try:
+            attachment = attachments.attachment_create(uploader=viewer, upload=upload)
+        except ValidationError as exc:  # name the field the caller sent
+            raise ValidationError({"file": exc.message_dict["attachment"]}) from None
         return Response(attachment_data(attachment), status=status.HTTP_201_CREATED)
 
 

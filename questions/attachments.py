@@ -82,26 +82,23 @@ def kind_of(*, name: str, data: bytes) -> str:
     return claimed
 
 
+def _size(limit: int) -> str:
+    mb, kb = 1024 * 1024, 1024
+    return f"{limit // mb} MB" if limit >= mb else f"{max(limit // kb, 1)} KB"
+
+
 def attachment_create(*, uploader: Membership, upload: UploadedFile) -> Attachment:
     """Store an upload for ``uploader``'s community after checking its size and content."""
     limit = settings.ATTACHMENT_MAX_BYTES
+    too_large = ValidationError(
+        {"attachment": _("The file is larger than %(size)s.") % {"size": _size(limit)}},
+        code="too_large",
+    )
     if upload.size is not None and upload.size > limit:
-        raise ValidationError(
-            {
-                "attachment": _("The file is larger than %(mb)s MB.")
-                % {"mb": limit // (1024 * 1024)}
-            },
-            code="too_large",
-        )
+        raise too_large
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise ValidationError(
-            {
-                "attachment": _("The file is larger than %(mb)s MB.")
-                % {"mb": limit // (1024 * 1024)}
-            },
-            code="too_large",
-        )
+        raise too_large
     if not data:
         raise ValidationError({"attachment": _("The file is empty.")}, code="empty")
     name = _clean_name(upload.name or "")
@@ -118,3 +115,10 @@ def attachment_create(*, uploader: Membership, upload: UploadedFile) -> Attachme
         attachment.file.save(str(attachment.pk), ContentFile(data), save=False)
         attachment.save()
     return attachment
+
+
+def attachment_discard(attachment: Attachment | None) -> None:
+    """Delete the stored file of an attachment whose row was rolled back with a refused brief
+    or answer (the storage is not transactional)."""
+    if attachment is not None and attachment.file.name:
+        attachment.file.storage.delete(attachment.file.name)

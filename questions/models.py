@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Community, Membership, Tag
@@ -200,7 +201,7 @@ class Invitation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.invitee_id} → {self.question_id}"
+        return gettext("Invitation %(id)s") % {"id": self.pk}
 
 
 class Answer(models.Model):
@@ -238,7 +239,10 @@ class Answer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} on {self.question_id}"
+        return gettext("Answer %(id)s to question %(question)s") % {
+            "id": self.pk,
+            "question": self.question_id,
+        }
 
 
 class AnswerRevision(models.Model):
@@ -260,7 +264,10 @@ class AnswerRevision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.answer_id} v{self.number}"
+        return gettext("Revision %(n)s of answer %(answer)s") % {
+            "n": self.number,
+            "answer": self.answer_id,
+        }
 
 
 class Comment(models.Model):
@@ -307,7 +314,10 @@ class Comment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"comment {self.pk} on answer {self.answer_id}"
+        return gettext("Comment %(id)s on answer %(answer)s") % {
+            "id": self.pk,
+            "answer": self.answer_id,
+        }
 
     @property
     def is_removed(self) -> bool:
@@ -340,7 +350,10 @@ class Rating(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stars}★ on {self.answer_id}"
+        return gettext("%(stars)s★ for answer %(answer)s") % {
+            "stars": self.stars,
+            "answer": self.answer_id,
+        }
 
 
 class Notification(models.Model):
@@ -398,4 +411,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for {self.recipient_id}"
+        return str(self.get_kind_display())

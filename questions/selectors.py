@@ -6,7 +6,18 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from members import weeks
@@ -16,6 +27,26 @@ from questions.models import Answer, AnswerRevision, Comment, Notification, Ques
 
 State = Question.State
 PUBLISHED = (State.SCHEDULED, State.OPEN, State.CLOSED)
+# Search documents (tsvectors of hundreds of tokens) are for the index, not for pages: loading
+# and parsing them cost more than the rest of a row.
+_PROFILE_DOCS = ("profile__search_document", "profile__full_search_document")
+
+
+def _unsearched(*relations: str) -> tuple[str, ...]:
+    return tuple(f"{relation}__{doc}" for relation in relations for doc in _PROFILE_DOCS)
+
+
+def _answer_count() -> Coalesce:
+    """A question's number of answers, counted for the rows shown only (a join and GROUP BY
+    would count the answers of every question that matches before the page is cut)."""
+    answers = (
+        Answer.objects.filter(question=OuterRef("pk"))
+        .order_by()
+        .values("question")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(answers), 0)
 
 
 def visible_questions(*, viewer: Membership, community: Community) -> QuerySet[Question]:
@@ -68,15 +99,20 @@ def questions_list(
     if filters.q.strip():
         matches = Q(search_document__matches=filters.q)
         if access.is_reader(viewer):
+            # EXISTS, not IN: PostgreSQL then picks per query between the GIN index (rare
+            # words) and each question's first few answers (common words, which IN would
+            # collect from half the answers of the community: seconds at 500,000 answers).
             answered = Answer.objects.filter(
-                question__community=community, search_document__matches=filters.q
-            ).values("question_id")
-            matches |= Q(pk__in=answered)
+                question=OuterRef("pk"), search_document__matches=filters.q
+            )
+            matches |= Q(Exists(answered))
         qs = qs.filter(matches)
     return (
-        qs.select_related("session", "asker__profile")
+        # community and attachment: the API's question_data reads them for every row
+        qs.select_related("session", "asker__profile", "community", "attachment")
+        .defer("search_document", *_unsearched("asker"))
         .prefetch_related(Prefetch("needs", queryset=Tag.objects.only("id", "name")))
-        .annotate(answer_count=Count("answers", distinct=True))
+        .annotate(answer_count=_answer_count())
         .order_by("-session__week", "-submitted_at", "-pk")
     )
 
@@ -112,14 +148,15 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
     answers = (
         Answer.objects.filter(question=question)
         .select_related("author__profile", "attachment")
+        .defer("search_document", *_unsearched("author"))
         .annotate(rating_avg=Avg("ratings__stars"), rating_count=Count("ratings"))
         .order_by("created_at", "pk")
         .prefetch_related(
             Prefetch(
                 "comments",
-                queryset=Comment.objects.select_related("author__profile").order_by(
-                    "created_at", "pk"
-                ),
+                queryset=Comment.objects.select_related("author__profile")
+                .defer(*_unsearched("author"))
+                .order_by("created_at", "pk"),
                 to_attr="all_comments",
             )
         )
@@ -161,6 +198,8 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
             or (question.is_challenge and (viewer is None or access.is_candidate(viewer)))
         )
     )
+    # Cached on the question: the API's question_data reads them again.
+    prefetch_related_objects([question], "needs")
     return QuestionPage(
         question=question,
         needs=list(question.needs.all()),
@@ -185,15 +224,18 @@ class WeekView:
 def week_overview(
     *, viewer: Membership, community: Community, starts: list[datetime.date]
 ) -> list[WeekView]:
-    """The sessions of the given weeks with their questions, in two queries."""
+    """The sessions of the given weeks with their questions (and what the API shows of
+    each: community, attachment, needs), in three queries."""
     from questions.models import Session
 
     sessions = {s.week: s for s in Session.objects.filter(community=community, week__in=starts)}
     questions = (
         visible_questions(viewer=viewer, community=community)
         .filter(session__week__in=starts, state__in=PUBLISHED)
-        .select_related("session", "asker__profile")
-        .annotate(answer_count=Count("answers"))
+        .select_related("session", "asker__profile", "community", "attachment")
+        .defer("search_document", *_unsearched("asker"))
+        .prefetch_related(Prefetch("needs", queryset=Tag.objects.only("id", "name")))
+        .annotate(answer_count=_answer_count())
         .order_by("scheduled_at", "pk")
     )
     by_week: dict[datetime.date, list[Question]] = {start: [] for start in starts}

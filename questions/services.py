@@ -44,7 +44,8 @@ MAX_NEEDS = 10
 
 
 def _text(value: object, field: str, *, required: bool, max_length: int) -> str:
-    text = value.strip() if isinstance(value, str) else ""
+    """Clean text input: trimmed, line endings as ``\n`` (browsers send ``\r\n``)."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip() if isinstance(value, str) else ""
     if value is not None and not isinstance(value, str):
         raise ValidationError({field: _("Enter text.")}, code="invalid")
     if "\x00" in text:
@@ -74,9 +75,16 @@ def _needs(community: Community, names: object) -> list[Tag]:
     )
 
 
-def _too_late(community: Community, week: datetime.date, field: str) -> ValidationError:
+def _too_late(
+    community: Community,
+    week: datetime.date,
+    field: str,
+    submitted_at: datetime.datetime | None = None,
+) -> ValidationError:
+    """The error for a brief too late for ``week``, naming the first week a brief submitted at
+    ``submitted_at`` (default now) can go into."""
     deadline = weeks.brief_deadline(community, week)  # in the community's time zone
-    nxt = weeks.first_week_for_brief(community)
+    nxt = weeks.first_week_for_brief(community, submitted_at)
     return ValidationError(
         {
             field: _(
@@ -216,7 +224,7 @@ def question_schedule(
             )
         assert locked.submitted_at is not None  # noqa: S101 - a database constraint
         if locked.submitted_at > weeks.brief_deadline(community, week):
-            raise _too_late(community, week, "week")
+            raise _too_late(community, week, "week", locked.submitted_at)
         session, _created = Session.objects.get_or_create(community=community, week=week)
         locked.session = session
         locked.state = State.OPEN if weeks.begins_at(community, week) <= now else State.SCHEDULED
@@ -400,6 +408,12 @@ def answer_revise(
         )
         if locked.author_id != author.pk:
             raise ValidationError(_("Only the author can revise an answer."), code="forbidden")
+        # A lapsed (or departed) member reads but no longer writes, their answer included.
+        if not (
+            access.is_writer(author)
+            or (access.is_candidate(author) and locked.question.is_challenge)
+        ):
+            raise ValidationError(_("Only active members can answer."), code="forbidden")
         _check_answerable(locked.question)
         changed = False
         if attachment is not None:
@@ -456,6 +470,8 @@ def comment_edit(*, author: Membership, comment: Comment, body: object) -> Comme
         locked = Comment.objects.select_for_update().get(pk=comment.pk)
         if locked.author_id != author.pk:
             raise ValidationError(_("Only the author can edit a comment."), code="forbidden")
+        if not access.is_writer(author):
+            raise ValidationError(_("Only active members can comment."), code="forbidden")
         if locked.is_removed:
             raise ValidationError({"body": _("This comment was removed.")}, code="removed")
         if timezone.now() - locked.created_at > window:

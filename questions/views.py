@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -53,7 +55,7 @@ def week(request: HttpRequest, slug: str, label: str | None = None) -> HttpRespo
         try:
             start = weeks.parse(community, label)
         except ValidationError:
-            raise PermissionDenied(_("Write a week as 2026-W48.")) from None
+            raise Http404(_("Write a week as 2026-W48.")) from None
         overview = selectors.week_overview(viewer=viewer, community=community, starts=[start])
     announce = AnnouncementForm() if viewer.is_moderator else None
     return render(
@@ -146,23 +148,26 @@ def brief_create(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        attachment = None
         try:
-            attachment = (
-                attachments.attachment_create(uploader=viewer, upload=data["attachment"])
-                if data["attachment"]
-                else None
-            )
-            question = services.question_create(
-                author=viewer,
-                title=data["title"],
-                background=data["background"],
-                wanted=data["wanted"],
-                needs=data["needs"],
-                preferred_week=data["preferred_week"],
-                attachment=attachment,
-                submit="submit" in request.POST,
-            )
+            with transaction.atomic():  # a refused brief keeps no file either
+                attachment = (
+                    attachments.attachment_create(uploader=viewer, upload=data["attachment"])
+                    if data["attachment"]
+                    else None
+                )
+                question = services.question_create(
+                    author=viewer,
+                    title=data["title"],
+                    background=data["background"],
+                    wanted=data["wanted"],
+                    needs=data["needs"],
+                    preferred_week=data["preferred_week"],
+                    attachment=attachment,
+                    submit="submit" in request.POST,
+                )
         except ValidationError as exc:
+            attachments.attachment_discard(attachment)
             add_to_form(form, exc)
         else:
             if question.state == Question.State.SUBMITTED:
@@ -182,7 +187,9 @@ def brief_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def brief_edit(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    viewer, question = access.access_own_brief(user=request.user, question_id=question_id)
+    viewer, question = access.access_own_brief(
+        user=request.user, question_id=question_id, slug=slug
+    )
     community = viewer.community
     initial = {
         "title": question.title,
@@ -203,12 +210,14 @@ def brief_edit(request: HttpRequest, slug: str, question_id: int) -> HttpRespons
         changes = {k: data[k] for k in ("title", "background", "wanted", "needs", "preferred_week")}
         changes["submit"] = "submit" in request.POST
         try:
-            if data["attachment"]:
-                changes["attachment"] = attachments.attachment_create(
-                    uploader=viewer, upload=data["attachment"]
-                )
-            services.question_update(author=viewer, question=question, changes=changes)
+            with transaction.atomic():  # a refused change keeps no file either
+                if data["attachment"]:
+                    changes["attachment"] = attachments.attachment_create(
+                        uploader=viewer, upload=data["attachment"]
+                    )
+                services.question_update(author=viewer, question=question, changes=changes)
         except ValidationError as exc:
+            attachments.attachment_discard(changes.get("attachment"))
             add_to_form(form, exc)
         else:
             messages.success(request, _("Saved."))
@@ -254,7 +263,9 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
 @login_required
 @require_POST
 def schedule(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    viewer, question = access.access_question_moderation(user=request.user, question_id=question_id)
+    viewer, question = access.access_question_moderation(
+        user=request.user, question_id=question_id, slug=slug
+    )
     form = ScheduleForm(request.POST, community=question.community)
     if form.is_valid():
         try:
@@ -278,7 +289,9 @@ def schedule(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def set_challenge(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    viewer, question = access.access_question_moderation(user=request.user, question_id=question_id)
+    viewer, question = access.access_question_moderation(
+        user=request.user, question_id=question_id, slug=slug
+    )
     services.question_set_challenge(
         moderator=viewer, question=question, is_challenge=request.POST.get("is_challenge") == "1"
     )
@@ -290,7 +303,9 @@ def set_challenge(request: HttpRequest, slug: str, question_id: int) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def invite(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
     """The matcher, pre-filled with the question's needs; invite the members chosen."""
-    viewer, question = access.access_question_moderation(user=request.user, question_id=question_id)
+    viewer, question = access.access_question_moderation(
+        user=request.user, question_id=question_id, slug=slug
+    )
     community = question.community
     needs = [t.name for t in question.needs.all()]
     if request.method == "POST":
@@ -329,19 +344,18 @@ def briefs(request: HttpRequest, slug: str) -> HttpResponse:
     """The moderators' queue: submitted briefs waiting to be scheduled."""
     viewer = member_access.access_moderation(user=request.user, slug=slug)
     community = viewer.community
-    pending = [
-        (question, weeks.label(weeks.first_week_for_brief(community, question.submitted_at)))
-        for question in selectors.briefs_to_schedule(community=community)[:200]
-    ]
+    pending = []
+    for question in selectors.briefs_to_schedule(community=community)[:200]:
+        first = weeks.label(weeks.first_week_for_brief(community, question.submitted_at))
+        # Each brief's week selector starts at the first week it is in time for.
+        form = ScheduleForm(
+            community=community, initial={"week": first}, auto_id=f"brief{question.pk}_%s"
+        )
+        pending.append((question, first, form))
     return render(
         request,
         "questions/briefs.html",
-        {
-            "community": community,
-            "viewer": viewer,
-            "briefs": pending,
-            "schedule_form": ScheduleForm(community=community),
-        },
+        {"community": community, "viewer": viewer, "briefs": pending},
     )
 
 
@@ -358,27 +372,30 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        upload = None
         try:
-            upload = (
-                attachments.attachment_create(uploader=viewer, upload=data["attachment"])
-                if viewer is not None and data["attachment"]
-                else None
-            )
-            if viewer is None:  # a visitor answering a challenge question
-                answer = services.challenge_answer_create(
-                    user=request.user,  # type: ignore[arg-type]
-                    question=question,
-                    body=data["body"],
+            with transaction.atomic():  # a refused answer keeps no file either
+                upload = (
+                    attachments.attachment_create(uploader=viewer, upload=data["attachment"])
+                    if viewer is not None and data["attachment"]
+                    else None
                 )
-            elif existing is not None:
-                answer = services.answer_revise(
-                    author=viewer, answer=existing, body=data["body"], attachment=upload
-                )
-            else:
-                answer = services.answer_create(
-                    author=viewer, question=question, body=data["body"], attachment=upload
-                )
+                if viewer is None:  # a visitor answering a challenge question
+                    answer = services.challenge_answer_create(
+                        user=request.user,  # type: ignore[arg-type]
+                        question=question,
+                        body=data["body"],
+                    )
+                elif existing is not None:
+                    answer = services.answer_revise(
+                        author=viewer, answer=existing, body=data["body"], attachment=upload
+                    )
+                else:
+                    answer = services.answer_create(
+                        author=viewer, question=question, body=data["body"], attachment=upload
+                    )
         except ValidationError as exc:
+            attachments.attachment_discard(upload)
             add_to_form(form, exc)
         else:
             messages.success(request, _("Your answer is saved."))
@@ -399,7 +416,7 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
 
 @login_required
 def answer_revisions(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
-    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id, slug=slug)
     return render(
         request,
         "questions/revisions.html",
@@ -415,7 +432,7 @@ def answer_revisions(request: HttpRequest, slug: str, answer_id: int) -> HttpRes
 @login_required
 @require_POST
 def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
-    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id, slug=slug)
     form = CommentForm(request.POST)
     if form.is_valid() and viewer is not None:
         parent = None
@@ -435,7 +452,7 @@ def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpRespo
 @login_required
 @require_POST
 def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
-    viewer, comment = access.access_comment(user=request.user, comment_id=comment_id)
+    viewer, comment = access.access_comment(user=request.user, comment_id=comment_id, slug=slug)
     form = CommentEditForm(request.POST)
     if form.is_valid():
         try:
@@ -448,7 +465,7 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
 @login_required
 @require_POST
 def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
-    viewer, comment = access.access_comment(user=request.user, comment_id=comment_id)
+    viewer, comment = access.access_comment(user=request.user, comment_id=comment_id, slug=slug)
     if not viewer.is_moderator:
         raise PermissionDenied(_("Only moderators and organisers can remove comments."))
     form = RemoveCommentForm(request.POST)
@@ -465,7 +482,7 @@ def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResp
 @login_required
 @require_POST
 def rate(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
-    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+    viewer, answer = access.access_answer(user=request.user, answer_id=answer_id, slug=slug)
     form = RatingForm(request.POST)
     if form.is_valid() and viewer is not None:
         try:
@@ -492,10 +509,16 @@ def notifications(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> FileResponse:
-    """Serve an attachment to whoever may read what it is attached to."""
-    item = access.access_attachment(user=request.user, attachment_id=attachment_id)
+def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBase:
+    """Serve an attachment to whoever may read what it is attached to — a challenge
+    question's brief to visitors too, as its page is; anyone else not signed in is sent to
+    sign in."""
+    try:
+        item = access.access_attachment(user=request.user, attachment_id=attachment_id)
+    except (PermissionDenied, Http404):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise
     response = FileResponse(
         item.file.open("rb"),
         as_attachment=True,

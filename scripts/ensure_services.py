@@ -62,7 +62,7 @@ def ensure(name: str, url: str, default_port: int, start: Callable[[int], None])
     return False
 
 
-def ensure_database(url: str) -> None:
+def ensure_database(url: str) -> bool:
     import psycopg2
     from psycopg2 import sql
 
@@ -78,10 +78,12 @@ def ensure_database(url: str) -> None:
         try:
             connection = psycopg2.connect(dbname="postgres", **params)
             break
-        except psycopg2.OperationalError:
+        except psycopg2.OperationalError as exc:
+            error = exc
             time.sleep(0.5)
     else:
-        return
+        print(f"Cannot connect to PostgreSQL as {url}: {error}", file=sys.stderr)
+        return False
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
@@ -89,11 +91,11 @@ def ensure_database(url: str) -> None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"Created database {name}.")
     connection.close()
+    return True
 
 
 if __name__ == "__main__":
     ok = ensure("PostgreSQL", DATABASE_URL, 5432, start_postgres)
-    if ok:
-        ensure_database(DATABASE_URL)
+    ok = ok and ensure_database(DATABASE_URL)
     ok = ensure("Redis", REDIS_URL, 6379, start_redis) and ok
     sys.exit(0 if ok else 1)

@@ -4,7 +4,9 @@ documents), so tests see the same rows production does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import factory
@@ -13,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 
 from members import services
 from members.models import Community, Membership, Tag, User
+from questions.models import Question
 
 PASSWORD = "a-long-test-password-42"
 _HASHED = make_password(PASSWORD)
@@ -151,3 +154,132 @@ def bulk_members(
     Profile.objects.bulk_create(profiles)
     Profile.tags.through.objects.bulk_create(links)
     return memberships
+
+
+def bulk_questions(
+    community: Community,
+    members: Sequence[Membership],
+    n: int,
+    *,
+    week: datetime.date | None = None,
+    answers: int = 0,
+    comments: int = 0,
+    ratings: int = 0,
+    needs: Sequence[Tag] = (),
+    start: int = 0,
+    title: Callable[[int], str] | None = None,
+    background: Callable[[int], str] | None = None,
+    body: Callable[[int, int], str] | None = None,
+) -> list[Question]:
+    """``n`` questions of ``community``, made in a handful of queries — for query budgets at
+    several data sizes and the benchmarks.
+
+    With a ``week`` (its first day) they are published in that week's session (open if it
+    has begun, else scheduled); without one they are submitted briefs. Each has ``answers``
+    answers (``body(question index, answer index)``, Markdown), each answer ``comments``
+    comments (every second one a reply to the one before) and ``ratings`` ratings, all by
+    distinct ``members`` other than the answer's author (so ``answers`` and ``ratings`` must
+    be below ``len(members)``). Askers and authors rotate through ``members``. Answers are
+    at revision 1 without revision rows. Markdown is rendered, and search documents made, the
+    way the services do it, once per distinct text."""
+    from django.utils import timezone
+
+    from members import search, weeks
+    from questions.models import Answer, Comment, Rating, Session
+
+    if answers >= len(members) or ratings >= len(members):
+        raise ValueError("answers and ratings need more members than that")
+    now = timezone.now()
+    session = None
+    state = Question.State.SUBMITTED
+    if week is not None:
+        session = Session.objects.get_or_create(community=community, week=week)[0]
+        begun = weeks.begins_at(community, week) <= now
+        state = Question.State.OPEN if begun else Question.State.SCHEDULED
+    title = title or (lambda i: f"问题 {i}：如何提高新用户留存？ How to keep new users?")
+    body = body or (
+        lambda i, j: f"先做**用户访谈**，再看数据。Talk to users first (answer {j} to {i})."
+    )
+    background = background or (lambda i: "我们的 App 留存低，试过推送。")
+    size = len(members)
+    facets = [search.facet("t", t.pk) for t in needs]
+    wanted = "方法和例子 (methods and examples)"
+    questions = []
+    for i in range(start, start + n):
+        text, situation = title(i), background(i)
+        questions.append(
+            Question(
+                community=community,
+                asker=members[i % size],
+                title=text,
+                background=situation,
+                wanted=wanted,
+                background_html=_markdown(situation)[0],
+                wanted_html=_markdown(wanted)[0],
+                state=state,
+                session=session,
+                submitted_at=now,
+                scheduled_at=now if session else None,
+                search_document=search.document(
+                    text,
+                    _markdown(situation)[2],
+                    _markdown(wanted)[2],
+                    *(t.name for t in needs),
+                    facets=facets,
+                ),
+            )
+        )
+    questions = Question.objects.bulk_create(questions, batch_size=2000)
+    Question.needs.through.objects.bulk_create(
+        [Question.needs.through(question_id=q.pk, tag_id=t.pk) for q in questions for t in needs],
+        batch_size=5000,
+    )
+    rows = []
+    for i, question in enumerate(questions, start=start):
+        for j in range(answers):
+            source = body(i, j)
+            html, document, _plain = _markdown(source)
+            rows.append(
+                Answer(
+                    question=question,
+                    author=members[(i + 1 + j) % size],
+                    body=source,
+                    body_html=html,
+                    search_document=document,
+                )
+            )
+    made = Answer.objects.bulk_create(rows, batch_size=2000)
+    html = _markdown("好问题，**赞同**。 Agreed — and measure it.")[0]
+    author_index = {m.pk: k for k, m in enumerate(members)}
+    top: list[Comment] = []
+    replies: list[Comment] = []
+    stars: list[Rating] = []
+    for answer in made:
+        k = author_index[answer.author_id]
+        for c in range(comments):
+            comment = Comment(
+                answer=answer,
+                author=members[(k + 1 + c) % size],
+                parent=top[-1] if c % 2 else None,  # saved first, so it has its id by then
+                body="好问题，**赞同**。 Agreed — and measure it.",
+                body_html=html,
+            )
+            (replies if c % 2 else top).append(comment)
+        stars += [
+            Rating(answer=answer, rater=members[(k + 1 + r) % size], stars=1 + (k + r) % 5)
+            for r in range(ratings)
+        ]
+    Comment.objects.bulk_create(top, batch_size=5000)
+    Comment.objects.bulk_create(replies, batch_size=5000)
+    Rating.objects.bulk_create(stars, batch_size=5000)
+    return questions
+
+
+@functools.lru_cache(maxsize=100_000)
+def _markdown(source: str) -> tuple[str, str, str]:
+    """(sanitised HTML, an answer's search document, plain text) for Markdown ``source``."""
+    from members import search
+    from questions import markdown
+
+    text = markdown.plain_text(source)
+    return markdown.render(source), search.document(text), text

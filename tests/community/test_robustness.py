@@ -2,13 +2,19 @@
 changes nothing; an unknown community is a 404 everywhere; no request produces a 500.
 
 The last test walks every URL pattern of the portal and the API (admin aside) as an organiser,
-a member and a visitor, with GET and POST (and PATCH on the API) and a set of nasty inputs.
+a member and a visitor, with GET and POST (and PATCH and PUT on the API) and a set of nasty
+inputs. Addresses that name a question, answer, comment, attachment or week get real ones (a
+published question with an attachment, an answer, a comment, a submitted brief), so the
+requests reach the views and services behind them.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,8 +26,21 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from members import weeks
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
+from questions import services as question_services
+from questions.models import Answer, Attachment, Comment, Question
 from tests.factories import PASSWORD, UserFactory, add_member
+from tests.questions.helpers import (
+    EXE,
+    HTML,
+    PDF,
+    attach,
+    brief,
+    docx_bytes,
+    published,
+    use_private_storage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -525,7 +544,82 @@ def _walk(patterns: list, namespace: str | None = None) -> Iterator[tuple[str, U
 
 PATTERNS: dict[str, URLPattern] = dict(_walk(get_resolver().url_patterns))
 SLUG_PATTERNS = sorted(n for n, p in PATTERNS.items() if "slug" in p.pattern.regex.groupindex)
-POST_ONLY = {"members:tag_create", "members:enter_growth"}
+POST_ONLY = {
+    "members:tag_create",
+    "members:enter_growth",
+    "questions:announce",
+    "questions:schedule",
+    "questions:challenge",
+    "questions:comment_create",
+    "questions:comment_edit",
+    "questions:comment_remove",
+    "questions:rate",
+}
+
+
+def _module(name: str) -> str:
+    callback = PATTERNS[name].callback
+    return getattr(callback, "view_class", callback).__module__
+
+
+QUESTION_NAMES = {n for n in PATTERNS if _module(n).startswith("questions.")}
+# The asker's own brief (submitted, not scheduled) is what these addresses act on.
+ON_THE_BRIEF = {"questions:brief_edit", "questions:schedule", "api-schedule", "api-question"}
+
+
+@dataclass
+class QuestionRows:
+    """Real rows of the "circle" community for addresses that name them."""
+
+    target: Membership  # another member: the asker of the question, someone to invite
+    question: Question  # published in this week's session, with an attachment
+    brief: Question  # the member's own, submitted long ago, not scheduled yet
+    answer: Answer  # the member's answer to the question
+    comment: Comment  # the member's comment on that answer
+    attachment: Attachment  # the question's
+    week: str  # this week, 2026-W48
+    next_week: str
+
+    def kwargs(self, name: str) -> dict[str, Any]:
+        question = self.brief if name in ON_THE_BRIEF else self.question
+        return {
+            "question_id": question.pk,
+            "answer_id": self.answer.pk,
+            "comment_id": self.comment.pk,
+            "attachment_id": self.attachment.pk,
+            "label": self.week,
+            "week": self.week,
+        }
+
+
+@pytest.fixture
+def question_rows(
+    community: Community, member: Membership, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> QuestionRows:
+    use_private_storage(monkeypatch, tmp_path)
+    target = add_member(community, profile={"handle": "target", "skills": ["Planning"]})
+    attachment = attach(target, "brief.pdf", PDF)
+    question = published(target, title="Fuzz question", needs=["Planning"], attachment=attachment)
+    answer = question_services.answer_create(author=member, question=question, body="*mine*")
+    comment = question_services.comment_create(author=member, answer=answer, body="a comment")
+    start = weeks.start_of(community)
+    return QuestionRows(
+        target=target,
+        question=question,
+        brief=brief(member, title="The member's brief"),
+        answer=answer,
+        comment=comment,
+        attachment=attachment,
+        week=weeks.label(start),
+        next_week=weeks.label(start + datetime.timedelta(days=7)),
+    )
+
+
+def _kwargs_needing_rows(name: str) -> bool:
+    return bool(
+        set(PATTERNS[name].pattern.regex.groupindex)
+        & {"question_id", "answer_id", "comment_id", "attachment_id", "label", "week"}
+    )
 
 
 def test_the_walk_finds_every_portal_and_api_url() -> None:
@@ -557,8 +651,49 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         "members:settings",
         "members:enter_growth",
         "account_login",
+        *QUESTION_NAMES,
     } <= set(PATTERNS)
     assert len(SLUG_PATTERNS) == 40
+    assert set(QUESTION_NAMES) == {
+        "questions:week",
+        "questions:week_of",
+        "questions:announce",
+        "questions:list",
+        "questions:brief_create",
+        "questions:mine",
+        "questions:briefs",
+        "questions:detail",
+        "questions:brief_edit",
+        "questions:schedule",
+        "questions:challenge",
+        "questions:invite",
+        "questions:answer",
+        "questions:revisions",
+        "questions:comment_create",
+        "questions:rate",
+        "questions:comment_edit",
+        "questions:comment_remove",
+        "questions:notifications",
+        "questions:attachment",
+        "questions:preview",
+        "api-questions",
+        "api-session",
+        "api-attachments",
+        "api-question",
+        "api-schedule",
+        "api-challenge",
+        "api-invitations",
+        "api-answers",
+        "api-answer",
+        "api-revisions",
+        "api-comments",
+        "api-rating",
+        "api-comment",
+        "api-comment-remove",
+        "api-notifications",
+        "api-notifications-read",
+        "api-preview",
+    }
 
 
 def _expected_for_unknown_community(name: str, method: str) -> int:
@@ -570,22 +705,59 @@ def _expected_for_unknown_community(name: str, method: str) -> int:
     return 404
 
 
+def _question_counts() -> tuple[Any, ...]:
+    return (
+        list(Question.objects.order_by("pk").values_list("pk", "state", "is_challenge", "title")),
+        list(Answer.objects.order_by("pk").values_list("pk", "body", "revision")),
+        list(Comment.objects.order_by("pk").values_list("pk", "body", "removed_at")),
+        Attachment.objects.count(),
+    )
+
+
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("name", SLUG_PATTERNS)
 def test_an_unknown_community_is_404_on_every_endpoint(
-    client: Client, community: Community, organiser: Membership, name: str, method: str
+    client: Client,
+    request: pytest.FixtureRequest,
+    community: Community,
+    organiser: Membership,
+    name: str,
+    method: str,
 ) -> None:
-    # given an organiser (of another community) and an address no community has
+    # given an organiser (of another community) and an address no community has, naming real
+    # questions, answers and comments of the organiser's community
     client.force_login(organiser.user)
-    kwargs = {"slug": "no-such-community"}
+    kwargs: dict[str, Any] = {"slug": "no-such-community"}
     if "membership_id" in PATTERNS[name].pattern.regex.groupindex:
         kwargs["membership_id"] = organiser.pk
-    before = _counts()
+    if _kwargs_needing_rows(name):
+        rows: QuestionRows = request.getfixturevalue("question_rows")
+        params = PATTERNS[name].pattern.regex.groupindex
+        kwargs.update({k: v for k, v in rows.kwargs(name).items() if k in params})
+    before = _counts(), _question_counts()
     # when
-    response = getattr(client, method)(reverse(name, kwargs=kwargs), {"name": "x"})
+    response = getattr(client, method)(
+        reverse(name, kwargs=kwargs),
+        {"name": "x", "body": "x", "reason": "x", "stars": "5", "is_challenge": "1"},
+    )
     # then
     assert response.status_code == _expected_for_unknown_community(name, method)
-    assert _counts() == before
+    assert (_counts(), _question_counts()) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/c/circle/week/9999-W52/",
+        "/api/v1/communities/circle/sessions/9999-W52/",
+    ],
+)
+def test_a_week_at_the_end_of_the_calendar_is_no_server_error(
+    client: Client, community: Community, organiser: Membership, path: str
+) -> None:
+    client.raise_request_exception = False
+    client.force_login(organiser.user)
+    assert client.get(path).status_code < 500
 
 
 # --- Fuzz: no request produces a 500 -----------------------------------------------------------
@@ -616,6 +788,9 @@ QUERY_KEYS = [
     "format",
     "next",
     "lang",
+    "week",
+    "tag",
+    "state",
 ]
 # one parameter at a time, so that an early refusal of one does not hide a crash on another
 DEEP_QUERY = ["x" * 2_000, "数据库 🙂 \u202e' OR '1'='1'; --", "\x00", "-1"]
@@ -646,6 +821,60 @@ UPLOADS = [
     ("members.xlsx", b"PK\x03\x04" + b"\x00" * 100),
     ("gbk.csv", "email,city\n甲@example.com,上海\n".encode("gb18030")),
 ]
+# Attachments for briefs and answers: good ones and disguised ones.
+ATTACHMENT_UPLOADS = [
+    ("brief.pdf", PDF),
+    ("brief.docx", docx_bytes()),
+    ("notes.md", "# 笔记\n".encode()),
+    ("fake.pdf", HTML),
+    ("fake.docx", b"PK\x03\x04" + b"\x00" * 100),
+    ("setup.exe", EXE),
+    ("../../etc/passwd\x00.txt", b"\x00\xff\xfe garbage"),
+]
+ATTACHMENT_FORMS = {"questions:brief_create", "questions:brief_edit", "questions:answer"}
+_BRIEF_FORM = {
+    "title": "Fuzz",
+    "background": "B",
+    "wanted": "W",
+    "needs": "Planning",
+    "preferred_week": "",
+    "submit": "1",
+}
+# Good input for the questions' endpoints, which depends on the rows made for the test.
+QUESTIONS_GOOD: dict[str, Callable[[QuestionRows], dict[str, Any]]] = {
+    "questions:brief_create": lambda r: _BRIEF_FORM,
+    "questions:brief_edit": lambda r: _BRIEF_FORM,
+    "questions:schedule": lambda r: {"week": r.next_week},
+    "questions:challenge": lambda r: {"is_challenge": "1"},
+    "questions:invite": lambda r: {"members": str(r.target.pk)},
+    "questions:announce": lambda r: {"announcement": "Welcome"},
+    "questions:answer": lambda r: {"body": "An **answer**"},
+    "questions:comment_create": lambda r: {"body": "A reply", "parent": str(r.comment.pk)},
+    "questions:comment_edit": lambda r: {"body": "Edited"},
+    "questions:comment_remove": lambda r: {"reason": "Off topic"},
+    "questions:rate": lambda r: {"stars": "4"},
+    "questions:preview": lambda r: {"body": "**x**"},
+    "questions:list": lambda r: {"q": "x", "week": r.week, "tag": "Planning", "state": "open"},
+    "api-questions": lambda r: {
+        "title": "Fuzz",
+        "background": "B",
+        "wanted": "W",
+        "needs": ["Planning"],
+        "preferred_week": r.next_week,
+        "draft": False,
+    },
+    "api-question": lambda r: {"title": "Fuzzed", "needs": ["Planning"], "submit": True},
+    "api-schedule": lambda r: {"week": r.next_week},
+    "api-challenge": lambda r: {"is_challenge": True},
+    "api-invitations": lambda r: {"members": [r.target.pk]},
+    "api-answers": lambda r: {"body": "An answer", "attachment": None},
+    "api-answer": lambda r: {"body": "Revised", "attachment": None},
+    "api-comments": lambda r: {"body": "A reply", "parent": r.comment.pk},
+    "api-comment": lambda r: {"body": "Edited"},
+    "api-comment-remove": lambda r: {"reason": "Off topic"},
+    "api-rating": lambda r: {"stars": 4},
+    "api-preview": lambda r: {"body": "**x**"},
+}
 # Good input per endpoint; the fuzz spoils one field at a time so the bad value gets past
 # the other fields' checks and reaches the service.
 PORTAL_GOOD: dict[str, dict[str, Any]] = {
@@ -806,6 +1035,7 @@ def test_the_fuzzer_notices_a_server_error(
 @pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_no_request_produces_a_server_error(
     client: Client,
+    request: pytest.FixtureRequest,
     settings: Any,
     community: Community,
     organiser: Membership,
@@ -815,15 +1045,33 @@ def test_no_request_produces_a_server_error(
 ) -> None:
     # given
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed
-    target = add_member(community, profile={"handle": "target", "skills": ["Planning"]})
+    rows: QuestionRows | None = None
+    if name in QUESTION_NAMES:
+        rows = request.getfixturevalue("question_rows")
+        target = rows.target
+    else:
+        target = add_member(community, profile={"handle": "target", "skills": ["Planning"]})
     user = {"anonymous": None, "member": member.user, "organiser": organiser.user}[role]
     fuzz = Fuzzer(client, user, relogin=name.startswith(("account_", "mfa_")))
     params = PATTERNS[name].pattern.regex.groupindex
     good = {"slug": "circle", "membership_id": target.pk, "key": "abc-def", "uidb36": "1"}
-    bad = {"slug": "x" * 300, "membership_id": 10**20, "key": "\u202e%00", "uidb36": "z" * 20}
+    if rows is not None:
+        good.update(rows.kwargs(name))
+    bad = {
+        "slug": "x" * 300,
+        "membership_id": 10**20,
+        "key": "\u202e%00",
+        "uidb36": "z" * 20,
+        "question_id": 10**20,
+        "answer_id": 10**20,
+        "comment_id": 10**20,
+        "attachment_id": "00000000-0000-4000-8000-000000000000",
+        "label": "\u202e%00",
+        "week": "2026-W99",
+    }
     url = reverse(name, kwargs={k: good[k] for k in params})
     is_api = url.startswith("/api/v1/")
-    ours = is_api or name.startswith("members:")
+    ours = is_api or name.startswith(("members:", "questions:"))
 
     # when: strange addresses
     try:
@@ -847,9 +1095,11 @@ def test_no_request_produces_a_server_error(
             for value in DEEP_QUERY:
                 fuzz.send("get", url, data={key: value})
 
-    # POST (and PATCH on the API) with nasty bodies
+    # POST (and PATCH and PUT on the API) with nasty bodies
     good_fields = (API_GOOD if is_api else PORTAL_GOOD).get(name, {})
-    for method in ["post", "patch"] if is_api else ["post"]:
+    if rows is not None and name in QUESTIONS_GOOD:
+        good_fields = QUESTIONS_GOOD[name](rows)
+    for method in ["post", "patch", "put"] if is_api else ["post"]:
         if is_api:
             first = fuzz.json(method, url, good_fields)
         else:
@@ -862,9 +1112,15 @@ def test_no_request_produces_a_server_error(
         uploads = UPLOADS
         if "import" in name:
             uploads = [*UPLOADS, ("big.csv", b"email\n" + b"x" * 2_100_000)]
+        if name == "api-attachments":
+            uploads = [*UPLOADS, *ATTACHMENT_UPLOADS]
         for filename, content in uploads:
             upload = SimpleUploadedFile(filename, content)
             fuzz.send(method, url, data={"file": upload, "create_tags": "true"})
+        if name in ATTACHMENT_FORMS:
+            for filename, content in ATTACHMENT_UPLOADS:
+                upload = SimpleUploadedFile(filename, content)
+                fuzz.send(method, url, data={**good_fields, "attachment": upload})
         fields = list(good_fields) or ["name", "email", "handle"]
         for value in NASTY_JSON if is_api else NASTY:
             if is_api:

@@ -4,8 +4,15 @@ tags, matcher, import, and the OpenAPI schema and docs."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -105,8 +112,8 @@ def test_the_token_endpoint_is_throttled(api: APIClient) -> None:
     # given the scope "token" allows 10 requests a minute (settings: API_TOKEN_THROTTLE)
     UserFactory(username="frank")
     statuses = [
-        api.post(TOKEN_URL, {"username": "frank", "password": "guess"}).status_code
-        for _ in range(10)
+        api.post(TOKEN_URL, {"username": f"nobody{i}", "password": "guess"}).status_code
+        for i in range(10)
     ]
     assert statuses == [400] * 10
     # when the eleventh comes, even with the right password
@@ -115,6 +122,40 @@ def test_the_token_endpoint_is_throttled(api: APIClient) -> None:
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert not Token.objects.exists()
+
+
+def test_guessing_one_account_s_password_is_stopped_after_five_tries(api: APIClient) -> None:
+    # given allauth's per-account limit for failed sign-ins (5 in 5 minutes)
+    user = UserFactory(username="grace")
+    statuses = [
+        api.post(TOKEN_URL, {"username": user.email, "password": "guess"}).status_code
+        for _ in range(6)
+    ]
+    # then the sixth try is refused, and so is the right password for a while
+    assert statuses == [400] * 5 + [429]
+    response = api.post(TOKEN_URL, {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert not Token.objects.exists()
+
+
+def test_an_account_with_totp_needs_the_code_for_a_token(api: APIClient) -> None:
+    # given
+    user = UserFactory(username="hana")
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    # when the code is missing or wrong
+    missing = api.post(TOKEN_URL, {"username": "hana", "password": PASSWORD})
+    wrong = api.post(TOKEN_URL, {"username": "hana", "password": PASSWORD, "code": "000000"})
+    # then
+    assert (missing.status_code, list(missing.json())) == (400, ["code"])
+    assert (wrong.status_code, list(wrong.json())) == (400, ["code"])
+    assert not Token.objects.exists()
+    # when the current code is given
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    response = api.post(TOKEN_URL, {"username": "hana", "password": PASSWORD, "code": code})
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=user).key}
 
 
 # --- Communities -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ PORTAL = [
     ("directory filter", "/c/budget/members/?skill=SQL&need=招聘&hobby=跑步&role=member", 9),
     ("directory page 2", "/c/budget/members/?page=2", 8),
     ("my profile", "/c/budget/me/", 7),
-    ("matcher", "/c/budget/matcher/?tags=SQL&tags=交互设计", 8),
+    ("matcher", "/c/budget/matcher/?tags=SQL&tags=交互设计", 9),
     ("settings", "/c/budget/settings/", 6),
     ("landing", "/c/budget/", 6),
     ("home", "/", 5),
@@ -42,7 +42,7 @@ API = [
     ("api me", "/api/v1/communities/budget/members/me/", 3),
     ("api community", "/api/v1/communities/budget/", 2),
     ("api communities", "/api/v1/communities/", 2),
-    ("api matcher", "/api/v1/communities/budget/matcher/?tags=SQL", 4),
+    ("api matcher", "/api/v1/communities/budget/matcher/?tags=SQL", 5),
     ("api tags", "/api/v1/communities/budget/tags/", 2),
 ]
 

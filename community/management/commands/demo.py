@@ -1,13 +1,17 @@
 """Load the demo: a community of ~60 members with realistic profiles in Chinese and English,
-an organiser and a moderator, plus a small second community still in the seed phase.
+an organiser and a moderator, and a week of questions with answers, discussion and ratings
+(community/demo_questions.py); plus a small second community still in the seed phase.
 
 Idempotent: running it again changes nothing (people are found by e-mail, profiles are set to
-the same values). Prints the accounts to sign in with.
+the same values, questions are found by title). Prints the accounts to sign in with.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -16,8 +20,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
+from community import demo_questions
 from members import services
 from members.models import Community, Membership, Tag, User
+from questions.models import Question
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
 ORGANISER = "organiser@demo.example"
@@ -121,6 +127,19 @@ EN_PEOPLE = [
     ("Uma Sato", "umas"),
     ("Victor Lee", "victorl"),
 ]
+# Handles are pseudonyms, not romanised names: in the growth phase a handle is all other
+# members see, so it must not name the person (SPEC §2.1).
+ZH_HANDLES = [
+    "青柠", "北风", "松果", "山月", "白鹭", "远帆", "晨星", "木棉", "小满", "听雨", "半夏", "南瓜",
+    "秋实", "知秋", "砚台", "清风", "云朵", "橘子", "海盐", "麦田", "竹影", "星河", "鲸落", "春山",
+    "阿离", "夏至", "拾光", "灯塔", "跳跳", "小鹿", "蓝莓", "石头", "花卷", "大雁", "飞鱼", "豆包",
+]  # fmt: skip
+EN_HANDLES = [
+    "quiet-fox", "north-wind", "paper-crane", "tidewater", "maple-leaf", "blue-heron",
+    "copper-kettle", "night-owl", "river-stone", "amber-tea", "silver-birch", "field-notes",
+    "lantern", "harbour-light", "cloud-atlas", "slow-coach", "pine-cone", "tangerine",
+    "ink-well", "kite-runner", "orbit", "cobalt",
+]  # fmt: skip
 ZH_COMPANIES = ["星河科技", "蓝鲸互动", "青禾教育", "远山资本", "云栖电商", "知行医疗", "拾光文化"]
 EN_COMPANIES = ["Northwind Labs", "Bluefin Analytics", "Cedar & Co", "Harbor Games", "Lumen Health"]
 ZH_TITLES = [
@@ -200,9 +219,29 @@ def _profile(rng: random.Random, name: str, handle: str, chinese: bool) -> dict[
     }
 
 
+@contextmanager
+def _quiet_notification_jobs() -> Iterator[None]:
+    """Hush the e-mail jobs that the demo's notifications queue when the demo commits.
+
+    The demo marks its notifications as handled (see demo_questions.load), so each job finds
+    nothing to send; run in-process (the embedded setup), Celery and kombu would still log a
+    line or two per job.
+    """
+    loggers = [logging.getLogger(name) for name in ("celery.app.trace", "kombu.connection")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 class Command(BaseCommand):
     help = "Load the demo communities (idempotent) and print the accounts to sign in with."
 
+    @_quiet_notification_jobs()
     @transaction.atomic
     @translation.override("zh-hans")  # the demo communities are Chinese-first
     def handle(self, *args: Any, **options: Any) -> None:
@@ -241,7 +280,7 @@ class Command(BaseCommand):
             },
         )
         moderator_user = _account(MODERATOR, "moderator", hashed)
-        _join(
+        moderator = _join(
             community,
             organiser,
             moderator_user,
@@ -278,9 +317,15 @@ class Command(BaseCommand):
                 "hobbies": ["Climbing"],
             },
         )
-        people = [(n, h, True) for n, h in ZH_PEOPLE] + [(n, h, False) for n, h in EN_PEOPLE]
-        for name, handle, chinese in people:
-            user = _account(f"{handle}@demo.example", handle, hashed)
+        people = [
+            (name, username, pseudonym, True)
+            for (name, username), pseudonym in zip(ZH_PEOPLE, ZH_HANDLES, strict=True)
+        ] + [
+            (name, username, pseudonym, False)
+            for (name, username), pseudonym in zip(EN_PEOPLE, EN_HANDLES, strict=True)
+        ]
+        for name, username, handle, chinese in people:
+            user = _account(f"{username}@demo.example", username, hashed)
             _join(
                 community,
                 organiser,
@@ -288,6 +333,7 @@ class Command(BaseCommand):
                 Membership.Role.MEMBER,
                 _profile(rng, name, handle, chinese),
             )
+        demo_questions.load(community=community, moderator=moderator)
 
         seed = Community.objects.filter(slug="writers-room").first()
         if seed is None:
@@ -302,8 +348,8 @@ class Command(BaseCommand):
             membership=seed_organiser,
             data={"handle": "organiser", "real_name": "林知远", "company": "知远咨询"},
         )
-        for name, handle, chinese in [*people[:4], *people[36:40]]:
-            user = User.objects.get(email__iexact=f"{handle}@demo.example")
+        for name, username, handle, chinese in [*people[:4], *people[36:40]]:
+            user = User.objects.get(email__iexact=f"{username}@demo.example")
             _join(
                 seed,
                 seed_organiser,
@@ -330,6 +376,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo communities are ready:"))
         for c in Community.objects.filter(pk__in=[community.pk, seed.pk]).order_by("pk"):
             self.stdout.write(f"  /c/{c.slug}/  {c.name}  ({c.phase} phase)")
+        self.stdout.write(f"This week's questions: /c/{community.slug}/week/")
+        challenge = Question.objects.filter(community=community, is_challenge=True).first()
+        if challenge is not None:
+            self.stdout.write(f"  challenge question, public: {challenge.get_absolute_url()}")
+        self.stdout.write(f"  briefs to schedule (moderators): /c/{community.slug}/briefs/")
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
         self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")

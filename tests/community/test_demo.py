@@ -1,0 +1,220 @@
+"""The demo (`manage.py demo`): what it loads, and that loading it again changes nothing."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+
+from community import demo_questions
+from members import weeks
+from members.models import Community, Membership, User
+from questions.models import (
+    Answer,
+    AnswerRevision,
+    Comment,
+    Invitation,
+    Notification,
+    Question,
+    Rating,
+    Session,
+)
+
+pytestmark = pytest.mark.django_db
+
+State = Question.State
+OPEN_THIS_WEEK = [b for b in demo_questions.BRIEFS if b.week == 0]
+ANSWERS = [a for b in demo_questions.BRIEFS for a in b.answers]
+THREADS = [t for a in ANSWERS for t in a.threads]
+REPLIES = [r for t in THREADS for r in t.replies]
+
+
+def _demo(capture: Callable[..., Any]) -> str:
+    out = StringIO()
+    with capture(execute=True):  # run what the demo queues on commit: the e-mail jobs
+        call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+def _row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """What a second run must not touch, down to the timestamps."""
+    return {
+        "questions": list(
+            Question.objects.order_by("pk").values_list(
+                "pk", "title", "state", "session__week", "is_challenge", "submitted_at",
+                "updated_at",
+            )
+        ),
+        "answers": list(
+            Answer.objects.order_by("pk").values_list("pk", "author", "revision", "updated_at")
+        ),
+        "comments": list(
+            Comment.objects.order_by("pk").values_list("pk", "author", "parent", "created_at")
+        ),
+        "ratings": list(
+            Rating.objects.order_by("pk").values_list("pk", "rater", "stars", "updated_at")
+        ),
+        "notifications": list(
+            Notification.objects.order_by("pk").values_list("pk", "recipient", "kind", "read_at")
+        ),
+    }  # fmt: skip
+
+
+def test_demo_loads_twice_and_the_second_run_changes_nothing(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # given: the demo loaded once
+    first = _demo(django_capture_on_commit_callbacks)
+    counts, snapshot = _row_counts(), _snapshot()
+
+    # when: it is loaded again
+    second = _demo(django_capture_on_commit_callbacks)
+
+    # then: not a row more or less, nothing rewritten, the same text printed
+    assert _row_counts() == counts
+    assert _snapshot() == snapshot
+    assert second == first
+    assert "/c/product-circle/week/" in first
+
+
+def test_demo_community_has_members_an_organiser_and_a_moderator(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+
+    community = Community.objects.get(slug="product-circle")
+    members = Membership.objects.filter(community=community, status=Membership.Status.ACTIVE)
+    assert members.count() == 61
+    roles = dict(members.exclude(role=Membership.Role.MEMBER).values_list("user__email", "role"))
+    assert roles == {
+        "organiser@demo.example": Membership.Role.ORGANISER,
+        "moderator@demo.example": Membership.Role.MODERATOR,
+    }
+    assert Community.objects.get(slug="writers-room").phase == "seed"
+
+
+def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+    community = Community.objects.get(slug="product-circle")
+    this_week = weeks.start_of(community)
+
+    # this week: four open questions, each with several answers
+    current = Question.objects.filter(community=community, session__week=this_week)
+    assert sorted(current.values_list("title", flat=True)) == sorted(
+        b.title for b in OPEN_THIS_WEEK
+    )
+    assert len(OPEN_THIS_WEEK) == 4
+    assert set(current.values_list("state", flat=True)) == {State.OPEN}
+    for question in current:
+        assert question.answers.count() >= 3, question.title
+        assert question.needs.count() >= 2, question.title
+        assert question.submitted_at <= weeks.brief_deadline(community, this_week)
+
+    # the answers are long-form Markdown, rendered: headings, lists, bold, a table
+    answers = Answer.objects.filter(question__community=community)
+    assert answers.count() == len(ANSWERS) == 13
+    assert AnswerRevision.objects.filter(answer__in=answers, number=1).count() == 13
+    html = "".join(answers.values_list("body_html", flat=True))
+    for tag in ("<h2>", "<h3>", "<ul>", "<ol>", "<strong>", "<table>", "<blockquote>"):
+        assert tag in html, tag
+
+    # threaded discussion, and ratings from several members (never one's own)
+    comments = Comment.objects.filter(answer__question__community=community)
+    assert comments.count() == len(THREADS) + len(REPLIES) == 20
+    assert comments.filter(parent__isnull=False).count() == len(REPLIES) == 9
+    assert not comments.filter(parent__parent__isnull=False).exists()
+    ratings = Rating.objects.filter(answer__question__community=community)
+    assert ratings.count() == sum(len(a.ratings) for a in ANSWERS) == 56
+    assert set(ratings.values_list("stars", flat=True)) <= {1, 2, 3, 4, 5}
+    assert min(a.ratings.count() for a in answers) >= 3
+    assert not any(r.rater_id == r.answer.author_id for r in ratings.select_related("answer"))
+
+    # one challenge question, published this week
+    challenge = Question.objects.get(community=community, is_challenge=True)
+    assert challenge.title == demo_questions.ONBOARDING_WEEK.title
+    assert challenge.state == State.OPEN
+
+    # next week: one brief scheduled; the moderators' queue: two submitted briefs
+    next_week = this_week + datetime.timedelta(days=7)
+    assert list(Question.objects.filter(session__week=next_week).values_list("title", "state")) == [
+        (demo_questions.PRICE_RISE.title, State.SCHEDULED)
+    ]
+    assert sorted(
+        Question.objects.filter(community=community, state=State.SUBMITTED).values_list(
+            "title", flat=True
+        )
+    ) == sorted([demo_questions.EXCLUSIVE_DEAL.title, demo_questions.CONTENT_SPLIT.title])
+    assert Session.objects.get(community=community, week=this_week).announcement_html
+    assert Invitation.objects.filter(question__community=community).count() == 4
+
+
+def test_demo_notifies_in_the_portal_but_sends_no_email(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+
+    notifications = Notification.objects.filter(community__slug="product-circle")
+    kinds = set(notifications.values_list("kind", flat=True))
+    assert kinds == set(Notification.Kind.values)
+    assert notifications.filter(recipient__email="member@demo.example", read_at=None).exists()
+    assert not notifications.filter(emailed_at=None).exists()
+    assert mail.outbox == []
+
+
+def test_demo_pages_show_the_week_the_queue_and_the_public_challenge(
+    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+    member = Membership.objects.get(
+        user__email="member@demo.example", community__slug="product-circle"
+    )
+    moderator = Membership.objects.get(
+        user__email="moderator@demo.example", community__slug="product-circle"
+    )
+
+    client.force_login(member.user)
+    page = client.get("/c/product-circle/week/").content.decode()
+    for brief in [*OPEN_THIS_WEEK, demo_questions.PRICE_RISE]:
+        assert brief.title in page
+
+    client.force_login(moderator.user)
+    page = client.get("/c/product-circle/briefs/").content.decode()
+    assert demo_questions.EXCLUSIVE_DEAL.title in page
+    assert demo_questions.CONTENT_SPLIT.title in page
+    assert demo_questions.RETENTION.title not in page
+
+    client.logout()
+    challenge = Question.objects.get(is_challenge=True)
+    response = client.get(challenge.get_absolute_url())
+    assert response.status_code == 200
+    assert challenge.title in response.content.decode()
+
+
+def test_demo_week_times_are_shown_in_the_communitys_time_zone(
+    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+    community = Community.objects.get(slug="product-circle")
+    this_week = weeks.start_of(community)
+    next_week = this_week + datetime.timedelta(days=7)
+    client.force_login(User.objects.get(email="member@demo.example"))
+
+    page = client.get("/c/product-circle/week/").content.decode()
+    assert f"{this_week:%Y-%m-%d} 00:00 – {next_week:%Y-%m-%d} 00:00 (Asia/Shanghai)" in page
+
+    question = Question.objects.get(title=demo_questions.RETENTION.title)
+    page = client.get(question.get_absolute_url()).content.decode()
+    assert f"until voting closes at {next_week:%Y-%m-%d} 00:00" in page

@@ -1,0 +1,196 @@
+"""The question page, the week's session and the questions list run a fixed number of SQL
+queries whatever the number of questions, answers, comments and ratings: each is measured at
+a small and a large size with the same budget. (Portal pages include one query for the
+header's unread-notification count.)"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from members import weeks
+from members.models import Community, Membership, Tag
+from questions.models import Answer, Attachment, Comment, Question, Rating
+from tests.factories import bulk_members, bulk_questions, make_community, organiser_of, tag
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    members: int
+    answers: int  # on the question page's question
+    comments: int  # per answer there
+    questions: int  # in all: half this week, half next week (and a few submitted briefs)
+
+
+SIZES = [Size("small", 15, 10, 10, 5), Size("large", 210, 200, 10, 60)]
+
+
+@dataclass
+class World:
+    community: Community
+    organiser: Membership
+    member: Membership
+    question: Question
+    week: datetime.date
+    size: Size
+
+
+@pytest.fixture(params=SIZES, ids=lambda s: s.name)
+def world(request: pytest.FixtureRequest) -> World:
+    size: Size = request.param
+    community = make_community(slug="budget", privacy_threshold=100_000)
+    members = bulk_members(community, size.members)
+    skill = tag(community, Tag.Kind.SKILL, "交互设计")
+    this = weeks.start_of(community)
+    [question] = bulk_questions(
+        community,
+        members,
+        1,
+        week=this,
+        answers=size.answers,
+        comments=size.comments,
+        ratings=3,
+        needs=[skill],
+    )
+    others = size.questions - 1
+    bulk_questions(
+        community, members, others // 2, week=this, answers=3, ratings=2, needs=[skill], start=1
+    )
+    bulk_questions(
+        community,
+        members,
+        others - others // 2,
+        week=this + datetime.timedelta(days=7),
+        needs=[skill],
+        start=size.questions,
+    )
+    bulk_questions(community, members, 3, start=2 * size.questions)  # briefs to schedule
+    # Every question and every other answer has an attachment: one more row each to fetch.
+    questions = list(Question.objects.filter(community=community))
+    answers = list(Answer.objects.filter(question__community=community))[::2]
+    rows: list[Question | Answer] = [*questions, *answers]
+    files = Attachment.objects.bulk_create(
+        Attachment(
+            community=community,
+            uploaded_by_id=row.asker_id if isinstance(row, Question) else row.author_id,
+            file=f"{community.pk}/{type(row).__name__}-{row.pk}",
+            name="brief.pdf",
+            kind=Attachment.Kind.PDF,
+            size=1000,
+            sha256="0" * 64,
+        )
+        for row in rows
+    )
+    for row, file in zip(rows, files, strict=True):
+        row.attachment = file
+    Question.objects.bulk_update(questions, ["attachment"])
+    Answer.objects.bulk_update(answers, ["attachment"])
+    # members[0] asked the question on the page.
+    return World(community, organiser_of(community), members[0], question, this, size)
+
+
+def test_world_has_the_sizes_it_claims(world: World) -> None:
+    size = world.size
+    answers = Answer.objects.filter(question=world.question)
+    assert answers.count() == size.answers
+    assert Comment.objects.filter(answer__question=world.question).count() == (
+        size.answers * size.comments
+    )
+    assert Comment.objects.filter(answer__question=world.question, parent__isnull=False).count()
+    assert Rating.objects.filter(answer__question=world.question).count() == size.answers * 3
+    assert Question.objects.filter(community=world.community).count() == size.questions + 3
+
+
+PORTAL = [
+    ("question", "/c/budget/questions/{question}/", 9),
+    ("week", "/c/budget/week/", 7),
+    ("week of", "/c/budget/week/{week}/", 7),
+    ("list", "/c/budget/questions/", 8),
+    ("list search", "/c/budget/questions/?q=留存", 8),
+    ("list search English", "/c/budget/questions/?q=users first", 8),
+    ("list tag", "/c/budget/questions/?tag=交互设计", 9),
+    ("list search tag week", "/c/budget/questions/?q=用户访谈&tag=交互设计&week={week}", 9),
+    ("list page 2", "/c/budget/questions/?page=2", 8),
+]
+API = [
+    ("api question", "/api/v1/questions/{question}/", 6),
+    ("api session", "/api/v1/communities/budget/sessions/{week}/", 4),
+    ("api list", "/api/v1/communities/budget/questions/", 4),
+    ("api list search", "/api/v1/communities/budget/questions/?q=留存", 4),
+    ("api list tag", "/api/v1/communities/budget/questions/?tag=交互设计", 5),
+    ("api list search tag", "/api/v1/communities/budget/questions/?q=users&tag=交互设计", 5),
+]
+
+
+def _url(template: str, world: World) -> str:
+    return template.format(question=world.question.pk, week=weeks.label(world.week))
+
+
+@pytest.mark.parametrize(("name", "url", "budget"), PORTAL, ids=[p[0] for p in PORTAL])
+@pytest.mark.parametrize("as_organiser", [True, False], ids=["organiser", "member"])
+def test_portal_page_queries_are_fixed(
+    world: World,
+    client: Client,
+    django_assert_max_num_queries: Callable,
+    name: str,
+    url: str,
+    budget: int,
+    as_organiser: bool,
+) -> None:
+    viewer = world.organiser if as_organiser else world.member
+    client.force_login(viewer.user)
+    with django_assert_max_num_queries(budget):
+        response = client.get(_url(url, world))
+    assert response.status_code == 200
+    html = response.content.decode()
+    if name == "question":
+        assert html.count('class="card answer"') == world.size.answers
+        assert html.count('class="comment"') == world.size.answers * world.size.comments
+    elif name.startswith("list") and "page" not in name:
+        assert 'class="question-row"' in html
+
+
+@pytest.mark.parametrize(("name", "url", "budget"), API, ids=[p[0] for p in API])
+@pytest.mark.parametrize("as_organiser", [True, False], ids=["organiser", "member"])
+def test_api_queries_are_fixed(
+    world: World,
+    api: APIClient,
+    django_assert_max_num_queries: Callable,
+    name: str,
+    url: str,
+    budget: int,
+    as_organiser: bool,
+) -> None:
+    api.force_authenticate((world.organiser if as_organiser else world.member).user)
+    with django_assert_max_num_queries(budget):
+        response = api.get(_url(url, world))
+    assert response.status_code == 200, response.content
+    data = response.json()
+    if name == "api question":
+        assert len(data["answers"]) == world.size.answers
+        assert sum(len(a["comments"]) for a in data["answers"]) == (
+            world.size.answers * world.size.comments
+        )
+
+
+def test_public_challenge_page_queries_are_fixed(
+    world: World, client: Client, api: APIClient, django_assert_max_num_queries: Callable
+) -> None:
+    """A visitor reads a challenge question through its link: the brief, no answers."""
+    Question.objects.filter(pk=world.question.pk).update(is_challenge=True)
+    with django_assert_max_num_queries(2):
+        response = client.get(_url("/c/budget/questions/{question}/", world))
+    assert response.status_code == 200
+    assert 'class="card answer"' not in response.content.decode()
+    with django_assert_max_num_queries(2):
+        response = api.get(_url("/api/v1/questions/{question}/", world))
+    assert response.status_code == 200
+    assert response.json()["answers"] == []
