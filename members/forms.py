@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.currency import Currency, max_minor, to_major, to_minor
 from members.models import Community, Membership, Tag, Weekday
+from members.services import COMMUNITY_RULE_FIELDS
 
 _FEE_HELP = _("In the community's currency, e.g. 200.00.")
 _ADDABLE: list[tuple[str, Any]] = [
@@ -110,24 +111,7 @@ class CommunitySettingsForm(_FeesMixin):
     tip_fee_percent = forms.IntegerField(
         label=_("Platform fee on tips (%)"), min_value=0, max_value=100
     )
-    field_order = [
-        "name",
-        "description",
-        "currency",
-        "entrance_fee",
-        "monthly_fee",
-        "time_zone",
-        "week_start",
-        "privacy_threshold",
-        "votes_per_member",
-        "voting_opens_weekday",
-        "voting_opens_time",
-        "winners_per_week",
-        "prize_split",
-        "brief_lead_days",
-        "grace_days",
-        "tip_fee_percent",
-    ]
+    field_order = list(COMMUNITY_RULE_FIELDS)
 
     @classmethod
     def initial_for(cls, community: Community) -> dict[str, Any]:

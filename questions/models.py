@@ -244,6 +244,9 @@ class Answer(models.Model):
             "question": self.question_id,
         }
 
+    def get_absolute_url(self) -> str:
+        return f"{self.question.get_absolute_url()}#answer-{self.pk}"
+
 
 class AnswerRevision(models.Model):
     """Every version of an answer, kept (the first one too)."""

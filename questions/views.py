@@ -399,7 +399,7 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
             add_to_form(form, exc)
         else:
             messages.success(request, _("Your answer is saved."))
-            return redirect(f"{question.get_absolute_url()}#answer-{answer.pk}")
+            return redirect(answer.get_absolute_url())
     return render(
         request,
         "questions/answer_form.html",
@@ -446,7 +446,7 @@ def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpRespo
             messages.error(request, " ".join(exc.messages))
     else:
         messages.error(request, _("Write a comment first."))
-    return redirect(f"{answer.question.get_absolute_url()}#answer-{answer.pk}")
+    return redirect(answer.get_absolute_url())
 
 
 @login_required
@@ -459,7 +459,7 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
             services.comment_edit(author=viewer, comment=comment, body=form.cleaned_data["body"])
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-    return redirect(f"{comment.answer.question.get_absolute_url()}#answer-{comment.answer_id}")
+    return redirect(comment.answer.get_absolute_url())
 
 
 @login_required
@@ -476,7 +476,7 @@ def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResp
         messages.success(request, _("Comment removed."))
     else:
         messages.error(request, _("Give a reason for removing the comment."))
-    return redirect(f"{comment.answer.question.get_absolute_url()}#answer-{comment.answer_id}")
+    return redirect(comment.answer.get_absolute_url())
 
 
 @login_required
@@ -493,7 +493,7 @@ def rate(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
             messages.success(request, _("Thanks for rating."))
     else:
         messages.error(request, _("Give 1 to 5 stars."))
-    return redirect(f"{answer.question.get_absolute_url()}#answer-{answer.pk}")
+    return redirect(answer.get_absolute_url())
 
 
 @login_required

@@ -7,7 +7,6 @@ Screenshots go to $E2E_ARTIFACTS (default: <project>/artifacts/e2e/) so CI can k
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +27,6 @@ CARD_HANDLES = "article.profile-card h3.handle a"
 class Studio:
     community: Community
     me: Membership
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    path = Path(os.environ.get("E2E_ARTIFACTS") or PROJECT_ROOT / "artifacts" / "e2e")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture

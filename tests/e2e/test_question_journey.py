@@ -9,7 +9,6 @@ Screenshots go to $E2E_ARTIFACTS (default: <project>/artifacts/e2e/) so CI can k
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +51,6 @@ class Circle:
     moderator: Membership
     answerer: Membership
     rater: Membership
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    path = Path(os.environ.get("E2E_ARTIFACTS") or PROJECT_ROOT / "artifacts" / "e2e")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture
