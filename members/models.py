@@ -408,6 +408,8 @@ class CommunityAuditLog(models.Model):
         ROLE_CHANGED = "role_changed", _("Role changed")
         STATUS_CHANGED = "status_changed", _("Status changed")
         MEMBERS_IMPORTED = "members_imported", _("Members imported")
+        PAYMENT_RECORDED = "payment_recorded", _("Payment recorded")
+        PAYMENT_REVERSED = "payment_reversed", _("Payment refunded or reversed")
 
     community = models.ForeignKey(
         Community,

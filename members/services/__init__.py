@@ -19,6 +19,8 @@ from members.services.memberships import (
     candidate_enrol,
     member_add,
     membership_change,
+    membership_end,
+    membership_paid,
 )
 from members.services.profiles import (
     MAX_TAGS_PER_KIND,
@@ -44,6 +46,8 @@ __all__ = [
     "community_update",
     "member_add",
     "membership_change",
+    "membership_end",
+    "membership_paid",
     "profile_refresh_search",
     "profile_update",
     "tag_create",

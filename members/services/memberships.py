@@ -237,3 +237,53 @@ def membership_change(
         refresh_search(membership=locked)
         communities.sync_phase(community=community)
     return locked
+
+
+def membership_paid(*, membership: Membership, entrance: bool, actor: User | None) -> Membership:
+    """A payment came in: a pending or lapsed member becomes active again, and a candidate
+    (or someone who left) who pays the entrance fee becomes a member. Call inside the
+    payment's transaction."""
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        role, status = locked.role, locked.status
+        if entrance and locked.role == Role.CANDIDATE:
+            role = Role.MEMBER
+        if locked.status in (Status.PENDING, Status.LAPSED) or (
+            entrance and locked.status == Status.LEFT
+        ):
+            status = Status.ACTIVE
+        if (role, status) == (locked.role, locked.status):
+            return locked
+        audit(
+            community=locked.community,
+            event=Event.STATUS_CHANGED,
+            actor=actor,
+            membership=locked,
+            data={"from": [locked.role, locked.status], "to": [role, status], "reason": "payment"},
+        )
+        locked.role, locked.status = role, status
+        if status == Status.ACTIVE and locked.activated_at is None:
+            locked.activated_at = timezone.now()
+        locked.save(update_fields=["role", "status", "activated_at"])
+        refresh_search(membership=locked)
+        communities.community_sync_phase(community_id=locked.community_id)
+    return locked
+
+
+def membership_end(*, membership: Membership, reason: str, actor: User | None) -> Membership:
+    """The entrance fee went back (refund, lost dispute): the membership ends."""
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        if locked.status == Status.LEFT:
+            return locked
+        audit(
+            community=locked.community,
+            event=Event.STATUS_CHANGED,
+            actor=actor,
+            membership=locked,
+            data={"from": locked.status, "to": Status.LEFT, "reason": reason},
+        )
+        locked.status = Status.LEFT
+        locked.save(update_fields=["status"])
+        refresh_search(membership=locked)
+    return locked

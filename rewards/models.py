@@ -1,0 +1,304 @@
+"""Money: payments and refunds, the double-entry ledger, Stripe webhook events.
+
+All amounts are integer minor units (fen for CNY) in the community's currency.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Community, Membership
+
+
+class Account(models.Model):
+    """A ledger account of one community. Balances are signed: debit positive, credit
+    negative, so all of a community's balances sum to zero."""
+
+    class Kind(models.TextChoices):
+        PROVIDER_CASH = "provider_cash", _("Payment provider cash (Stripe)")
+        OFFLINE_CASH = "offline_cash", _("Offline cash (bank transfers, cash)")
+        REWARD_FUND = "reward_fund", _("Reward fund")
+        OPERATIONS_FUND = "operations_fund", _("Operations fund")
+        MEMBER_PAYABLE = "member_payable", _("Payable to a member")
+        PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts in transit")
+        PLATFORM_FEES = "platform_fees", _("Platform fees")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("community")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("member"),
+    )
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "kind"],
+                condition=Q(membership__isnull=True),
+                name="rewards_one_shared_account_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["community", "kind", "membership"],
+                condition=Q(membership__isnull=False),
+                name="rewards_one_member_account_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="member_payable", membership__isnull=False)
+                | (~Q(kind="member_payable") & Q(membership__isnull=True)),
+                name="rewards_member_accounts_have_a_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = str(self.get_kind_display())
+        return f"{label} #{self.membership_id}" if self.membership_id else label
+
+
+class Payment(models.Model):
+    """Money a member paid in: an entrance fee, a monthly fee or a tip."""
+
+    class Kind(models.TextChoices):
+        ENTRANCE = "entrance", _("Entrance fee")
+        MONTHLY = "monthly", _("Monthly fee")
+        TIP = "tip", _("Tip")
+
+    class Method(models.TextChoices):
+        STRIPE = "stripe", _("Stripe")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CASH = "cash", _("Cash")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="payments", verbose_name=_("community")
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="payments", verbose_name=_("member")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    method = models.CharField(_("method"), max_length=15, choices=Method.choices)
+    amount = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    received_at = models.DateTimeField(_("received at"))
+    # A tip's recipient: the answer's author.
+    recipient = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tips_received",
+        verbose_name=_("tip for"),
+    )
+    answer = models.ForeignKey(
+        "questions.Answer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tips",
+        verbose_name=_("answer tipped"),
+    )
+    platform_fee = models.BigIntegerField(_("platform fee (minor units)"), default=0)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    stripe_id = models.CharField(_("Stripe reference"), max_length=255, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rewards_payment_positive"),
+            models.CheckConstraint(
+                condition=Q(platform_fee__gte=0) & Q(platform_fee__lte=models.F("amount")),
+                name="rewards_payment_fee_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="tip", recipient__isnull=False)
+                | (~Q(kind="tip") & Q(recipient__isnull=True)),
+                name="rewards_tips_have_a_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_id"],
+                condition=~Q(stripe_id=""),
+                name="rewards_payment_stripe_id_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["community", "kind", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class Refund(models.Model):
+    """Money going back: a refund, a lost dispute, or an organiser correcting a mistaken
+    offline payment. Enters the schedules as a negative receipt on its own date."""
+
+    class Reason(models.TextChoices):
+        REFUND = "refund", _("Refund")
+        DISPUTE = "dispute", _("Dispute lost")
+        CORRECTION = "correction", _("Correction of a mistaken record")
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment")
+    )
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    amount = models.BigIntegerField(_("amount (minor units)"))
+    received_at = models.DateTimeField(_("at"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    stripe_id = models.CharField(_("Stripe reference"), max_length=255, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rewards_refund_positive"),
+            models.UniqueConstraint(
+                fields=["stripe_id"],
+                condition=~Q(stripe_id=""),
+                name="rewards_refund_stripe_id_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.amount}"
+
+
+class Transaction(models.Model):
+    """One movement of money: two or more entries summing to zero. Never updated or
+    deleted; a correction is another transaction that reverses it."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment received")
+        REFUND = "refund", _("Refund or reversal")
+        TIP = "tip", _("Tip")
+        WEEK_CLOSE = "week_close", _("Week closed")
+        PAYOUT = "payout", _("Payout")
+
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("community"),
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    description = models.CharField(_("description"), max_length=300)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("payment"),
+    )
+    refund = models.ForeignKey(
+        Refund,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("refund"),
+    )
+    reverses = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+        verbose_name=_("reverses"),
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("posted by"),
+    )
+    posted_at = models.DateTimeField(_("posted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["community", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Entry(models.Model):
+    """One line of a transaction: a signed amount on an account (debit +, credit −)."""
+
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="entries", verbose_name=_("transaction")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+    )
+    amount = models.BigIntegerField(_("amount (minor units)"))
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="rewards_entry_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount:+d}"
+
+
+class StripeEvent(models.Model):
+    """A webhook delivery from Stripe, stored once by its event id, then processed."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
+
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED
+    )
+    error = models.TextField(_("error"), blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,208 @@
+"""Payments in and money going back, posted through the ledger (rewards.ledger).
+
+A payment — Stripe or offline, an entrance fee or a monthly fee — is one row and one
+balanced transaction: cash in, the fund credited. A refund, a lost dispute or an organiser's
+correction is a Refund row and a reversing transaction; nothing is deleted. Every change
+writes an audit row in the same database transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import services as member_services
+from members.currency import max_minor
+from members.models import Community, CommunityAuditLog, Membership, User
+from rewards import ledger
+from rewards.models import Account, Payment, Refund, Transaction
+
+Kind = Payment.Kind
+Method = Payment.Method
+# A clock a few minutes fast at the payer's bank should not make a payment "in the future".
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+OLDEST = datetime.timedelta(days=3650)
+
+
+def _check_amount(amount: object, currency: str, field: str = "amount") -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationError(
+            {field: _("Give the amount as a whole number of minor units (fen), e.g. 20000.")},
+            code="not_integer",
+        )
+    if amount <= 0:
+        raise ValidationError({field: _("The amount must be more than zero.")}, code="min")
+    if amount > max_minor(currency):
+        raise ValidationError({field: _("This amount is too large.")}, code="too_large")
+    return amount
+
+
+def _check_time(moment: object, field: str) -> datetime.datetime:
+    if not isinstance(moment, datetime.datetime) or timezone.is_naive(moment):
+        raise ValidationError({field: _("Give a date and time with its time zone.")})
+    now = timezone.now()
+    if moment > now + CLOCK_SKEW:
+        raise ValidationError({field: _("This cannot be in the future.")}, code="future")
+    if moment < now - OLDEST:
+        raise ValidationError({field: _("This is too long ago.")}, code="too_old")
+    return moment
+
+
+def _cash(community: Community, method: str) -> Account:
+    kind = Account.Kind.PROVIDER_CASH if method == Method.STRIPE else Account.Kind.OFFLINE_CASH
+    return ledger.account(community=community, kind=kind)
+
+
+def payment_record(
+    *,
+    community: Community,
+    membership: Membership,
+    kind: object,
+    amount: object,
+    received_at: object,
+    method: object,
+    recorded_by: User | None = None,
+    reference: str = "",
+    stripe_id: str = "",
+) -> Payment:
+    """Record an entrance or monthly fee (Stripe, bank transfer or cash): it enters the ledger
+    and, through its date, the fund's schedule. A pending, lapsed or candidate payer becomes
+    an active member. With a Stripe id, recording twice returns the first payment."""
+    if membership.community_id != community.pk:
+        raise ValidationError({"member": _("Choose a member of this community.")})
+    if kind not in (Kind.ENTRANCE, Kind.MONTHLY):
+        raise ValidationError({"kind": _("Choose entrance or monthly.")}, code="invalid")
+    if method not in Method.values:
+        raise ValidationError({"method": _("Choose how it was paid.")}, code="invalid")
+    kind, method = str(kind), str(method)
+    value = _check_amount(amount, community.currency)
+    when = _check_time(received_at, "received_at")
+    with transaction.atomic():
+        locked = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("profile")
+            .get(pk=membership.pk)
+        )
+        if stripe_id:
+            existing = Payment.objects.filter(stripe_id=stripe_id).first()
+            if existing is not None:
+                return existing
+        payment = Payment.objects.create(
+            community=community,
+            membership=locked,
+            kind=kind,
+            method=method,
+            amount=value,
+            currency=community.currency,
+            received_at=when,
+            reference=reference[:200],
+            stripe_id=stripe_id,
+            recorded_by=recorded_by,
+        )
+        fund = Account.Kind.REWARD_FUND if kind == Kind.ENTRANCE else Account.Kind.OPERATIONS_FUND
+        ledger.transaction_post(
+            community=community,
+            kind=Transaction.Kind.PAYMENT,
+            idempotency_key=f"payment:{payment.pk}",
+            description=f"{payment.get_kind_display()} · {locked.profile.handle}",
+            occurred_at=when,
+            lines=[
+                (_cash(community, method), value),
+                (ledger.account(community=community, kind=fund), -value),
+            ],
+            payment=payment,
+            posted_by=recorded_by,
+        )
+        member_services.audit(
+            community=community,
+            event=CommunityAuditLog.Event.PAYMENT_RECORDED,
+            actor=recorded_by,
+            membership=locked,
+            data={"payment": payment.pk, "kind": kind, "amount": value, "method": method},
+        )
+        member_services.membership_paid(
+            membership=locked, entrance=kind == Kind.ENTRANCE, actor=recorded_by
+        )
+    return payment
+
+
+def refundable(payment: Payment) -> int:
+    returned = payment.refunds.aggregate(total=Sum("amount", default=0))["total"]
+    return payment.amount - int(returned)
+
+
+def payment_reverse(
+    *,
+    payment: Payment,
+    reason: str,
+    amount: object = None,
+    at: datetime.datetime | None = None,
+    recorded_by: User | None = None,
+    stripe_id: str = "",
+    note: str = "",
+) -> Refund:
+    """Money goes back — all of it by default, or ``amount`` of it: a Refund row and the
+    reversing ledger entries. A refunded or disputed entrance fee ends the membership. With a
+    Stripe id, recording twice returns the first refund."""
+    if reason not in Refund.Reason.values:
+        raise ValidationError({"reason": _("Choose refund, dispute or correction.")})
+    when = _check_time(at or timezone.now(), "at")
+    with transaction.atomic():
+        locked = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("community", "membership")
+            .get(pk=payment.pk)
+        )
+        if stripe_id:
+            existing = Refund.objects.filter(stripe_id=stripe_id).first()
+            if existing is not None:
+                return existing
+        remaining = refundable(locked)
+        value = remaining if amount is None else _check_amount(amount, locked.currency)
+        if value <= 0 or value > remaining:
+            raise ValidationError(
+                {"amount": _("At most %(left)d can still go back.") % {"left": remaining}},
+                code="too_much",
+            )
+        refund = Refund.objects.create(
+            payment=locked,
+            reason=reason,
+            amount=value,
+            received_at=when,
+            note=note[:500],
+            stripe_id=stripe_id,
+            recorded_by=recorded_by,
+        )
+        original = locked.transactions.filter(reverses__isnull=True, refund__isnull=True).get()
+        whole = value == locked.amount
+        ledger.transaction_post(
+            community=locked.community,
+            kind=Transaction.Kind.REFUND,
+            idempotency_key=f"refund:{refund.pk}",
+            description=f"{refund.get_reason_display()} · {original.description}",
+            occurred_at=when,
+            lines=ledger.reversal_lines(original, None if whole else value),
+            refund=refund,
+            reverses=original if whole else None,
+            posted_by=recorded_by,
+        )
+        member_services.audit(
+            community=locked.community,
+            event=CommunityAuditLog.Event.PAYMENT_REVERSED,
+            actor=recorded_by,
+            membership=locked.membership,
+            data={"payment": locked.pk, "refund": refund.pk, "reason": reason, "amount": value},
+        )
+        if locked.kind == Kind.ENTRANCE and reason in (
+            Refund.Reason.REFUND,
+            Refund.Reason.DISPUTE,
+        ):
+            member_services.membership_end(
+                membership=locked.membership, reason=reason, actor=recorded_by
+            )
+    return refund
