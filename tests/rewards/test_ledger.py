@@ -99,14 +99,19 @@ def test_the_same_idempotency_key_posts_once(circle: Community) -> None:
 
 def test_the_database_refuses_an_unbalanced_transaction_at_commit(circle: Community) -> None:
     cash = ledger.account(community=circle, kind=Kind.OFFLINE_CASH)
-    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
-        posted = Transaction.objects.create(
-            community=circle, kind="payment", idempotency_key="raw", description="raw",
-            occurred_at=timezone.now(),
-        )  # fmt: skip
-        Entry.objects.create(transaction=posted, account=cash, amount=100)
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would do
+
+    def write_one_sided_transaction() -> None:
+        with transaction.atomic():
+            posted = Transaction.objects.create(
+                community=circle, kind="payment", idempotency_key="raw", description="raw",
+                occurred_at=timezone.now(),
+            )  # fmt: skip
+            Entry.objects.create(transaction=posted, account=cash, amount=100)
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would do
+
+    with pytest.raises(IntegrityError, match="does not balance"):
+        write_one_sided_transaction()
     assert not Entry.objects.exists()
 
 

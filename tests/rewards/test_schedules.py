@@ -159,7 +159,7 @@ def test_any_sequence_of_payments_refunds_and_reversals_keeps_the_books_straight
                         amount=amount,
                         received_at=now - datetime.timedelta(days=days_ago, minutes=1),
                         method=Payment.Method.BANK_TRANSFER,
-                    )  # fmt: skip
+                    )
                 )
             elif payments:
                 _kind, index, amount, reason = op
@@ -175,7 +175,7 @@ def test_any_sequence_of_payments_refunds_and_reversals_keeps_the_books_straight
         assert ledger.trial_balance(community=community) == 0
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        paid = {kind: 0 for kind in ("entrance", "monthly")}
+        paid = dict.fromkeys(("entrance", "monthly"), 0)
         for payment in payments:
             payment.refresh_from_db()
             paid[payment.kind] += services.refundable(payment)
