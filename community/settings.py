@@ -152,8 +152,11 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Community")
-# Organisers must have TOTP enabled before they reach money pages (members.access).
-COMMUNITY_ORGANISER_MFA_REQUIRED = env.bool("COMMUNITY_ORGANISER_MFA_REQUIRED", default=True)
+# Organisers reach money pages only when signed in with TOTP (members.access.access_money).
+# The embedded default relaxes it so the demo organiser can open the ledger at once.
+COMMUNITY_ORGANISER_MFA_REQUIRED = env.bool(
+    "COMMUNITY_ORGANISER_MFA_REQUIRED", default=not EMBEDDED
+)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -22,10 +22,12 @@ urlpatterns = [
     path("manage/", moderation_site.urls),
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("questions.api_urls")),
+    path("api/v1/", include("rewards.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("members.urls")),
     path("", include("questions.urls")),
+    path("", include("rewards.urls")),
 ]
 
 if settings.DEBUG:

@@ -11,14 +11,14 @@ from members import privacy, selectors
 from members.models import Membership
 
 
-class _Echo:
+class Echo:
     """A file-like object whose write() returns the line, for streaming csv.writer output."""
 
     def write(self, value: str) -> str:
         return value
 
 
-def _cell(value: str) -> str:
+def cell(value: str) -> str:
     """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab or CR) would
     run as one in Excel or WPS; a leading apostrophe keeps it text."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -30,11 +30,11 @@ def directory_rows(*, viewer: Membership) -> Iterator[str]:
     profiles = selectors.directory(
         viewer=viewer, community=community, filters=selectors.DirectoryFilters()
     )
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield "\ufeff" + writer.writerow(columns)  # a BOM, so spreadsheet programs read UTF-8
     for profile in profiles.iterator(chunk_size=500):
         row = privacy.export_row(viewer=viewer, profile=profile, columns=columns)
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow([cell(value) for value in row])
 
 
 def directory_csv_response(*, viewer: Membership) -> StreamingHttpResponse:

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from rewards import api
+
+urlpatterns = [
+    path("communities/<slug:slug>/payments/", api.PaymentListView.as_view(), name="api-payments"),
+    path(
+        "communities/<slug:slug>/payments/<int:payment_id>/reverse/",
+        api.PaymentReverseView.as_view(),
+        name="api-payment-reverse",
+    ),
+    path("communities/<slug:slug>/weeks/<str:week>/", api.WeekView.as_view(), name="api-week"),
+    path("communities/<slug:slug>/ledger/", api.LedgerView.as_view(), name="api-ledger"),
+    path(
+        "communities/<slug:slug>/ledger/balances/",
+        api.BalancesView.as_view(),
+        name="api-ledger-balances",
+    ),
+    path(
+        "communities/<slug:slug>/ledger/export/",
+        api.LedgerExportView.as_view(),
+        name="api-ledger-export",
+    ),
+]

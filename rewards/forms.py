@@ -1,0 +1,87 @@
+"""Portal forms for money. Amounts are typed in major units and stored in minor units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from members.currency import to_minor
+from members.forms import set_choices
+from members.models import Community, Membership
+from rewards.models import Payment
+
+
+class OfflinePaymentForm(forms.Form):
+    member = forms.ChoiceField(label=_("Member"))
+    kind = forms.ChoiceField(
+        label=_("For"),
+        choices=[
+            (Payment.Kind.ENTRANCE, Payment.Kind.ENTRANCE.label),
+            (Payment.Kind.MONTHLY, Payment.Kind.MONTHLY.label),
+        ],
+    )
+    amount = forms.CharField(label=_("Amount"), max_length=20, help_text=_("e.g. 200.00"))
+    received_at = forms.DateTimeField(
+        label=_("Received at"),
+        help_text=_("In the community's time zone, e.g. 2026-11-27 10:00."),
+    )
+    method = forms.ChoiceField(
+        label=_("How"),
+        choices=[
+            (Payment.Method.BANK_TRANSFER, Payment.Method.BANK_TRANSFER.label),
+            (Payment.Method.CASH, Payment.Method.CASH.label),
+        ],
+    )
+    reference = forms.CharField(label=_("Reference"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, community: Community, members: list[Membership], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.community = community
+        set_choices(self, "member", [(str(m.pk), m.profile.handle) for m in members])
+
+    def clean_amount(self) -> int:
+        try:
+            return to_minor(
+                self.cleaned_data["amount"].replace(",", "").strip(), self.community.currency
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+
+class ReverseForm(forms.Form):
+    amount = forms.CharField(
+        label=_("Amount to reverse"),
+        max_length=20,
+        required=False,
+        help_text=_("Leave empty to reverse all that is left."),
+    )
+    note = forms.CharField(label=_("Why"), max_length=500)
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> int | None:
+        raw = self.cleaned_data["amount"].replace(",", "").strip()
+        if not raw:
+            return None
+        try:
+            return to_minor(raw, self.currency)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+
+class LedgerFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    week = forms.CharField(label=_("Week"), max_length=10, required=False)
+    member = forms.IntegerField(label=_("Member id"), required=False, min_value=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from rewards.models import Transaction
+
+        super().__init__(*args, **kwargs)
+        set_choices(self, "kind", [("", _("Any")), *Transaction.Kind.choices])
+        self.fields["week"].widget.attrs["placeholder"] = "2026-W48"
