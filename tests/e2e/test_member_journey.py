@@ -214,7 +214,8 @@ def test_member_edits_profile_and_finds_people_in_directory(
     # then: the cards are there, nothing overflows sideways, the menu folds into a button
     expect(page.locator(CARD_HANDLES)).to_have_text(["lin", "mingming"])
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    expect(page.locator("header nav")).to_be_hidden()
+    expect(page.locator("header nav.menu-account")).to_be_hidden()
+    expect(page.locator("header nav.menu-community")).to_be_hidden()
     page.screenshot(path=artifacts / "06-directory-phone.png", full_page=True)
     page.locator("header label.menu-button").click()
     expect(page.locator("header nav").get_by_role("link", name="My profile")).to_be_visible()
