@@ -111,6 +111,18 @@ class CommunitySettingsForm(_FeesMixin):
     tip_fee_percent = forms.IntegerField(
         label=_("Platform fee on tips (%)"), min_value=0, max_value=100
     )
+    pay_by_alipay = forms.BooleanField(
+        label=_("Accept Alipay"),
+        required=False,
+        help_text=_("Offered on Stripe's payment page besides cards."),
+    )
+    pay_by_wechat_pay = forms.BooleanField(
+        label=_("Accept WeChat Pay"),
+        required=False,
+        help_text=_(
+            "For tips and other one-off payments; WeChat Pay cannot pay a monthly subscription."
+        ),
+    )
     field_order = list(COMMUNITY_RULE_FIELDS)
 
     @classmethod

@@ -143,6 +143,11 @@ class Community(models.Model):
     tip_fee_percent = models.PositiveSmallIntegerField(
         _("platform fee on tips (%)"), default=0, validators=[MaxValueValidator(100)]
     )
+    # Stripe Checkout always offers cards; these add the two Chinese wallets where the site's
+    # Stripe account has them on (STRIPE_PAYMENT_METHODS). WeChat Pay pays one-off amounts
+    # only (tips, or joining a community without a monthly fee).
+    pay_by_alipay = models.BooleanField(_("accept Alipay"), default=False)
+    pay_by_wechat_pay = models.BooleanField(_("accept WeChat Pay"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -36,6 +36,8 @@ COMMUNITY_RULE_FIELDS: tuple[str, ...] = (
     "brief_lead_days",
     "grace_days",
     "tip_fee_percent",
+    "pay_by_alipay",
+    "pay_by_wechat_pay",
 )
 
 
