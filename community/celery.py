@@ -20,4 +20,14 @@ app.conf.beat_schedule = {
         "task": "members.tasks.sync_community_phases",
         "schedule": crontab(minute=17),
     },
+    # Stripe: waiting webhook events tried again, lost ones re-queued (rewards.webhooks).
+    "stripe-events-sweep": {
+        "task": "rewards.tasks.stripe_events_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Stripe: members past their grace period, or whose subscription ended, lapse.
+    "stripe-lapse-due": {
+        "task": "rewards.tasks.stripe_lapse_due",
+        "schedule": crontab(minute="5-59/15"),
+    },
 }

@@ -255,6 +255,20 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# --- Stripe -----------------------------------------------------------------------------------
+# Payments through Stripe Checkout and its webhooks (rewards.stripe_gateway). Without a secret
+# key the join and tip pages say paying online is not set up. Fees are sent inline
+# (price_data) because every community sets its own, so no Stripe prices need creating.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Where the SDK sends API calls: empty means Stripe itself; the tests set a local fake.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Payment methods switched on in the site's Stripe account, e.g. "card,alipay,wechat_pay".
+# Checkout offers cards, plus Alipay and WeChat Pay where a community accepts them (its
+# settings) and they are listed here; WeChat Pay cannot pay a subscription.
+STRIPE_PAYMENT_METHODS = env.list("STRIPE_PAYMENT_METHODS", default=["card"])
+
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -124,6 +124,11 @@ class TokenView(APIView):
             if not TOTP(authenticator).validate_code(code):
                 raise drf_serializers.ValidationError({"code": [_("This code is not valid.")]})
         token, _created = Token.objects.get_or_create(user=user)
+        if authenticator is not None and token.created < authenticator.created_at:
+            # A token from before TOTP was turned on never counts as a two-factor sign-in
+            # (members.access.mfa_verified); this request passed the code, so issue a new one.
+            token.delete()
+            token = Token.objects.create(user=user)
         return Response({"token": token.key})
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards import api
+from rewards import api, stripe_api
 
 urlpatterns = [
     path("communities/<slug:slug>/payments/", api.PaymentListView.as_view(), name="api-payments"),
@@ -20,5 +20,25 @@ urlpatterns = [
         "communities/<slug:slug>/ledger/export/",
         api.LedgerExportView.as_view(),
         name="api-ledger-export",
+    ),
+    path(
+        "communities/<slug:slug>/join/",
+        stripe_api.JoinCheckoutView.as_view(),
+        name="api-join-checkout",
+    ),
+    path(
+        "communities/<slug:slug>/subscription/cancel/",
+        stripe_api.SubscriptionCancelView.as_view(),
+        name="api-subscription-cancel",
+    ),
+    path(
+        "answers/<int:answer_id>/tips/",
+        stripe_api.TipCheckoutView.as_view(),
+        name="api-tip-checkout",
+    ),
+    path(
+        "checkouts/<int:checkout_id>/",
+        stripe_api.CheckoutDetailView.as_view(),
+        name="api-checkout",
     ),
 ]

@@ -302,3 +302,129 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class CheckoutSession(models.Model):
+    """Our own row for one Stripe Checkout session: a visitor joining (entrance fee plus the
+    monthly subscription) or a member tipping an answer. Made before Stripe is called, so
+    its id keys the call ("checkout:<id>") and goes into the session's metadata; webhooks
+    find their way back to it through that metadata.
+
+    A join row also keeps the standing of the subscription it started (``subscription_*``):
+    the facts the webhooks told us, from which the lapse job decides (rewards.standing)."""
+
+    class Kind(models.TextChoices):
+        JOIN = "join", _("Joining")
+        TIP = "tip", _("Tip")
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")  # our row; Stripe not reached yet
+        OPEN = "open", _("Waiting for payment")
+        COMPLETED = "completed", _("Paid")
+        EXPIRED = "expired", _("Expired")
+
+    class SubscriptionStatus(models.TextChoices):
+        NONE = "", _("No subscription")
+        ACTIVE = "active", _("Paid up")
+        PAST_DUE = "past_due", _("Payment failed (grace period)")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="checkouts", verbose_name=_("community")
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="checkouts", verbose_name=_("payer")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.CREATED
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    # What we asked Stripe to charge, in minor units: for a join the entrance fee (0 when a
+    # lapsed member resumes) and the monthly fee; for a tip its amount (entrance/monthly 0).
+    entrance_amount = models.BigIntegerField(_("entrance fee (minor units)"), default=0)
+    monthly_amount = models.BigIntegerField(_("monthly fee (minor units)"), default=0)
+    tip_amount = models.BigIntegerField(_("tip (minor units)"), default=0)
+    # The community's platform fee when the tipper was shown it; the tip is split by this.
+    tip_fee_percent = models.PositiveSmallIntegerField(_("platform fee on the tip (%)"), default=0)
+    answer = models.ForeignKey(
+        "questions.Answer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answer tipped"),
+    )
+    # What Stripe was asked for, kept from the first try so a retry with the same idempotency
+    # key sends the very same parameters (Stripe refuses a key reused with others).
+    stripe_params = models.JSONField(_("Stripe request"), default=dict, blank=True)
+    stripe_session_id = models.CharField(_("Stripe Checkout session"), max_length=255, blank=True)
+    url = models.URLField(_("Stripe Checkout address"), max_length=2000, blank=True)
+    stripe_customer_id = models.CharField(_("Stripe customer"), max_length=255, blank=True)
+    stripe_payment_intent_id = models.CharField(
+        _("Stripe payment intent"), max_length=255, blank=True, db_index=True
+    )
+    stripe_subscription_id = models.CharField(
+        _("Stripe subscription"), max_length=255, blank=True, db_index=True
+    )
+    stripe_invoice_id = models.CharField(
+        _("first Stripe invoice"), max_length=255, blank=True, db_index=True
+    )
+    subscription_status = models.CharField(
+        _("subscription standing"),
+        max_length=10,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.NONE,
+        blank=True,
+    )
+    # The newest invoice we heard of, whether it is paid, and (unpaid) when its grace ends.
+    latest_invoice_id = models.CharField(_("latest invoice"), max_length=255, blank=True)
+    latest_invoice_created = models.DateTimeField(
+        _("latest invoice made at"), null=True, blank=True
+    )
+    latest_invoice_paid = models.BooleanField(_("latest invoice paid"), default=False)
+    grace_until = models.DateTimeField(_("grace period ends"), null=True, blank=True)
+    period_end = models.DateTimeField(_("paid period ends"), null=True, blank=True)
+    # We asked Stripe to stop the subscription: at once (the membership ended or lapsed, or a
+    # newer subscription replaced it) or at the end of the paid period (the member cancelled).
+    cancel_requested_at = models.DateTimeField(_("cancellation asked at"), null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(_("cancel at the end of the period"), default=False)
+    ended_at = models.DateTimeField(_("subscription ended at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe checkout")
+        verbose_name_plural = _("Stripe checkouts")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_session_id"],
+                condition=~Q(stripe_session_id=""),
+                name="rewards_checkout_session_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(entrance_amount__gte=0)
+                & Q(monthly_amount__gte=0)
+                & Q(tip_amount__gte=0),
+                name="rewards_checkout_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="tip") & Q(answer__isnull=False) & Q(tip_amount__gt=0))
+                | (
+                    Q(kind="join")
+                    & Q(answer__isnull=True)
+                    & (Q(entrance_amount__gt=0) | Q(monthly_amount__gt=0))
+                ),
+                name="rewards_checkout_kind_fields",
+            ),
+        ]
+        indexes = [models.Index(fields=["membership", "kind", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def amount_due(self) -> int:
+        """What the customer pays at checkout."""
+        return self.entrance_amount + self.monthly_amount + self.tip_amount

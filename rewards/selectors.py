@@ -190,13 +190,16 @@ def member_payments(*, membership: Membership) -> QuerySet[Payment]:
 
 
 def member_earnings(*, membership: Membership) -> QuerySet[Entry]:
-    """Entries on the member's payable account: tips, prizes, pay, payouts."""
+    """Entries on the member's payable account: tips, prizes, pay, payouts. ``earned`` is the
+    amount as the member sees it: what the community came to owe them (the account is a
+    credit, so an entry's signed amount is the opposite)."""
     return (
         Entry.objects.filter(
             account__community_id=membership.community_id,
             account__kind=Account.Kind.MEMBER_PAYABLE,
             account__membership=membership,
         )
+        .annotate(earned=-F("amount"))
         .select_related("transaction")
         .order_by("-transaction__occurred_at", "-pk")
     )

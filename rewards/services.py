@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import services as member_services
-from members.currency import max_minor
+from members.currency import format_amount, max_minor
 from members.models import Community, CommunityAuditLog, Membership, User
-from rewards import ledger
+from rewards import ledger, standing
 from rewards.models import Account, Payment, Refund, Transaction
 
 Kind = Payment.Kind
@@ -162,11 +162,26 @@ def payment_reverse(
             existing = Refund.objects.filter(stripe_id=stripe_id).first()
             if existing is not None:
                 return existing
+        if locked.method == Payment.Method.STRIPE and reason == Refund.Reason.CORRECTION:
+            # Stripe still holds that money: it goes back as a refund at Stripe, and the
+            # ledger follows the webhook (rewards.stripe_events).
+            raise ValidationError(
+                {
+                    "payment": _(
+                        "A payment through Stripe is refunded at Stripe, not corrected by "
+                        "hand; the ledger follows Stripe's notice."
+                    )
+                },
+                code="stripe",
+            )
         remaining = refundable(locked)
         value = remaining if amount is None else _check_amount(amount, locked.currency)
         if value <= 0 or value > remaining:
             raise ValidationError(
-                {"amount": _("At most %(left)d can still go back.") % {"left": remaining}},
+                {
+                    "amount": _("At most %(left)s can still go back.")
+                    % {"left": format_amount(remaining, locked.currency)}
+                },
                 code="too_much",
             )
         refund = Refund.objects.create(
@@ -198,11 +213,32 @@ def payment_reverse(
             membership=locked.membership,
             data={"payment": locked.pk, "refund": refund.pk, "reason": reason, "amount": value},
         )
-        if locked.kind == Kind.ENTRANCE and reason in (
-            Refund.Reason.REFUND,
-            Refund.Reason.DISPUTE,
-        ):
+        money_taken_back = reason in (Refund.Reason.REFUND, Refund.Reason.DISPUTE)
+        if locked.kind == Kind.ENTRANCE and money_taken_back:
             member_services.membership_end(
                 membership=locked.membership, reason=reason, actor=recorded_by
             )
+            standing.subscriptions_stop(membership=locked.membership, at_period_end=False)
+        elif (
+            locked.kind == Kind.MONTHLY
+            and money_taken_back
+            and locked.method == Payment.Method.STRIPE
+            and refundable(locked) == 0
+        ):
+            # The month paid for came back whole: the member is no longer paid up, and the
+            # subscription stops (they may resume by paying again).
+            _lapse_for_money_back(membership_id=locked.membership_id, reason=reason)
     return refund
+
+
+def _lapse_for_money_back(*, membership_id: int, reason: str) -> None:
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("community")
+        .get(pk=membership_id)
+    )
+    if membership.status == Membership.Status.ACTIVE and (
+        membership.role != Membership.Role.ORGANISER
+    ):
+        standing.member_lapse(membership=membership, reason=f"monthly_{reason}")
+    standing.subscriptions_stop(membership=membership, at_period_end=False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards import views
+from rewards import stripe_views, views
 
 app_name = "rewards"
 
@@ -15,5 +15,23 @@ urlpatterns = [
         "c/<slug:slug>/payments/<int:payment_id>/reverse/",
         views.payment_reverse,
         name="payment_reverse",
+    ),
+    # Paying through Stripe Checkout (rewards.stripe_views).
+    path(
+        "c/<slug:slug>/fund/subscription/cancel/",
+        stripe_views.subscription_cancel,
+        name="subscription_cancel",
+    ),
+    path("c/<slug:slug>/join/", stripe_views.join, name="join"),
+    path("c/<slug:slug>/answers/<int:answer_id>/tip/", stripe_views.tip, name="tip"),
+    path(
+        "c/<slug:slug>/checkout/<int:checkout_id>/done/",
+        stripe_views.checkout_done,
+        name="checkout_done",
+    ),
+    path(
+        "c/<slug:slug>/checkout/<int:checkout_id>/cancelled/",
+        stripe_views.checkout_cancelled,
+        name="checkout_cancelled",
     ),
 ]

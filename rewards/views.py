@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,7 +23,7 @@ from members.currency import format_amount
 from members.errors import add_to_form
 from members.models import Membership
 from members.pagination import CappedPaginator
-from rewards import charts, exports, ledger, selectors, services
+from rewards import charts, exports, ledger, selectors, services, standing
 from rewards.forms import LedgerFilterForm, OfflinePaymentForm, ReverseForm
 from rewards.models import Payment, Refund
 
@@ -41,7 +42,9 @@ def money_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
                 {"message": str(exc), "community": member_access.access_community(slug=slug)},
                 status=403,
             )
-        return view(request, viewer, *args, **kwargs)
+        # Times typed into the forms are the community's local times (as the pages show them).
+        with timezone.override(viewer.community.time_zone):
+            return view(request, viewer, *args, **kwargs)
 
     return login_required(wrapper)
 
@@ -211,6 +214,7 @@ def fund_page(request: HttpRequest, slug: str) -> HttpResponse:
             "viewer": viewer,
             "weeks": list(reversed(rows)),
             "payments": selectors.member_payments(membership=viewer)[:50],
+            "subscription": standing.current_subscription(viewer),
             "earnings": selectors.member_earnings(membership=viewer)[:50],
             "balance": format_amount(ledger.member_balance(membership=viewer), community.currency),
             "currency": community.currency,

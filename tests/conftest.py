@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from members.models import Community, Membership
 from tests.factories import add_member, make_community, organiser_of
+from tests.rewards.fake_stripe import FakeStripe, serve
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -19,6 +24,24 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_database_per_worker(worker_id: str) -> Iterator[None]:
+    """Under pytest-xdist every worker gets a Redis database of its own (the one REDIS_URL
+    names, then the ones below it), as it gets a PostgreSQL database of its own: the tests
+    clear the cache, which must not wipe another worker's rate limits mid-test."""
+    location = settings.CACHES["default"].get("LOCATION", "")
+    match = re.fullmatch(r"(redis://[^/]+/)(\d+)", location) if location else None
+    if worker_id == "master" or match is None:
+        yield
+        return
+    number = int(match[2]) - int(worker_id.removeprefix("gw"))
+    if number < 0:
+        raise pytest.UsageError(f"Too many workers for the Redis databases below {location}")
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": f"{match[1]}{number}"}}
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +104,11 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "executable_path": "/usr/bin/chromium",
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture
+def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
+    """The fake Stripe (tests/rewards/fake_stripe.py), running on 127.0.0.1; the SDK and the
+    webhook secret point at it."""
+    with serve(settings) as fake:
+        yield fake

@@ -283,3 +283,240 @@ def _markdown(source: str) -> tuple[str, str, str]:
 
     text = markdown.plain_text(source)
     return markdown.render(source), search.document(text), text
+
+
+# --- Money ------------------------------------------------------------------------------------
+
+
+def totp_activate(user: User) -> str:
+    """Turn on two-factor authentication (TOTP) for ``user``; returns the secret, for
+    ``totp_code``."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return str(secret)
+
+
+def totp_code(secret: str) -> str:
+    """The authenticator app's current code for ``secret`` (waiting for the next one when
+    this one is about to expire, so it is still valid when checked)."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    if time.time() % 30 > 28:
+        time.sleep(30 - time.time() % 30 + 0.05)
+    return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
+
+
+def mfa_sign_in(client: Any, user: User) -> None:
+    """Sign ``user`` in to the portal as allauth does after the password *and* the TOTP code:
+    the session holds allauth's record of an MFA step (members.access.mfa_verified). Turns
+    TOTP on first if the user has none."""
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+    from allauth.mfa.models import Authenticator
+
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        totp_activate(user)
+        authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "email": user.email},
+        {"method": "mfa", "at": now, "id": authenticator.pk, "type": "totp"},
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()
+
+
+def mfa_token(api: Any, user: User, secret: str | None = None) -> str:
+    """An API token issued through ``POST /api/v1/auth/token/`` with a TOTP code, as an
+    organiser gets one for the money endpoints. Turns TOTP on first if the user has none."""
+    if secret is None:
+        from allauth.mfa.adapter import get_adapter
+        from allauth.mfa.models import Authenticator
+
+        existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        secret = get_adapter().decrypt(existing.data["secret"]) if existing else totp_activate(user)
+    response = api.post(
+        "/api/v1/auth/token/",
+        {"username": user.email, "password": PASSWORD, "code": totp_code(secret)},
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["token"])
+
+
+def bulk_payments(
+    community: Community,
+    rows: Sequence[tuple[Membership, str, int, datetime.datetime]],
+    *,
+    method: str = "bank_transfer",
+) -> list[Any]:
+    """Entrance and monthly fees — ``(membership, kind, amount, received_at)`` — with their
+    ledger transactions as ``rewards.services.payment_record`` writes them (cash debited; the
+    reward fund credited for an entrance fee, the operations fund for a monthly one; the same
+    idempotency keys and descriptions), in a handful of queries: for query budgets at several
+    data sizes and the benchmark. Members' statuses and the audit log are left alone."""
+    from members.models import Profile
+    from rewards import ledger
+    from rewards.models import Account, Entry, Payment, Transaction
+
+    if any(kind not in (Payment.Kind.ENTRANCE, Payment.Kind.MONTHLY) for _m, kind, _a, _t in rows):
+        raise ValueError("entrance or monthly fees only")
+    cash = ledger.account(
+        community=community,
+        kind=Account.Kind.PROVIDER_CASH if method == "stripe" else Account.Kind.OFFLINE_CASH,
+    )
+    funds = {
+        Payment.Kind.ENTRANCE: ledger.account(community=community, kind=Account.Kind.REWARD_FUND),
+        Payment.Kind.MONTHLY: ledger.account(
+            community=community, kind=Account.Kind.OPERATIONS_FUND
+        ),
+    }
+    handles = dict(
+        Profile.objects.filter(membership_id__in={m.pk for m, *_rest in rows}).values_list(
+            "membership_id", "handle"
+        )
+    )
+    payments = Payment.objects.bulk_create(
+        [
+            Payment(
+                community=community,
+                membership=membership,
+                kind=kind,
+                method=method,
+                amount=amount,
+                currency=community.currency,
+                received_at=received_at,
+            )
+            for membership, kind, amount, received_at in rows
+        ],
+        batch_size=5000,
+    )
+    transactions = Transaction.objects.bulk_create(
+        [
+            Transaction(
+                community=community,
+                kind=Transaction.Kind.PAYMENT,
+                idempotency_key=f"payment:{p.pk}",
+                description=f"{p.get_kind_display()} · {handles[p.membership_id]}",
+                occurred_at=p.received_at,
+                payment=p,
+            )
+            for p in payments
+        ],
+        batch_size=5000,
+    )
+    Entry.objects.bulk_create(
+        [
+            Entry(transaction=t, account=account, amount=amount)
+            for t, p in zip(transactions, payments, strict=True)
+            for account, amount in ((cash, p.amount), (funds[p.kind], -p.amount))
+        ],
+        batch_size=5000,
+    )
+    return payments
+
+
+def bulk_refunds(
+    rows: Sequence[tuple[Any, int, datetime.datetime]], *, reason: str = "correction"
+) -> list[Any]:
+    """Money going back — ``(payment, amount, at)``, each payment once, of payments made by
+    ``bulk_payments`` — with the reversing transactions ``rewards.services.payment_reverse``
+    writes, in a handful of queries."""
+    from rewards.models import Entry, Refund, Transaction
+
+    originals = {
+        t.payment_id: t
+        for t in Transaction.objects.filter(
+            payment__in=[p for p, _a, _t in rows], refund__isnull=True, reverses__isnull=True
+        ).prefetch_related("entries")
+    }
+    refunds = Refund.objects.bulk_create(
+        [Refund(payment=p, reason=reason, amount=amount, received_at=at) for p, amount, at in rows],
+        batch_size=5000,
+    )
+    labels = dict(Refund.Reason.choices)
+    transactions = Transaction.objects.bulk_create(
+        [
+            Transaction(
+                community_id=r.payment.community_id,
+                kind=Transaction.Kind.REFUND,
+                idempotency_key=f"refund:{r.pk}",
+                description=f"{labels[r.reason]} · {originals[r.payment_id].description}",
+                occurred_at=r.received_at,
+                refund=r,
+                reverses=originals[r.payment_id] if r.amount == r.payment.amount else None,
+            )
+            for r in refunds
+        ],
+        batch_size=5000,
+    )
+    Entry.objects.bulk_create(
+        [
+            Entry(
+                transaction=t,
+                account_id=e.account_id,
+                amount=-r.amount if e.amount > 0 else r.amount,
+            )
+            for t, r in zip(transactions, refunds, strict=True)
+            for e in originals[r.payment_id].entries.all()
+        ],
+        batch_size=5000,
+    )
+    return refunds
+
+
+def bulk_prizes(
+    community: Community, rows: Sequence[tuple[Membership, int, datetime.datetime]]
+) -> None:
+    """Prizes — ``(winner, amount, at)`` — from the reward fund to winners' payable accounts,
+    as a week's close posts them, in a handful of queries: so the balances list members'
+    accounts and the fund page has earnings."""
+    import uuid
+
+    from rewards import ledger
+    from rewards.models import Account, Entry, Transaction
+
+    fund = ledger.account(community=community, kind=Account.Kind.REWARD_FUND)
+    payable = {
+        a.membership_id: a
+        for a in Account.objects.filter(community=community, kind=Account.Kind.MEMBER_PAYABLE)
+    }
+    Account.objects.bulk_create(
+        Account(community=community, kind=Account.Kind.MEMBER_PAYABLE, membership_id=pk)
+        for pk in {m.pk for m, _a, _t in rows} - set(payable)
+    )
+    payable = {
+        a.membership_id: a
+        for a in Account.objects.filter(community=community, kind=Account.Kind.MEMBER_PAYABLE)
+    }
+    transactions = Transaction.objects.bulk_create(
+        [
+            Transaction(
+                community=community,
+                kind=Transaction.Kind.WEEK_CLOSE,
+                idempotency_key=f"bulk-prize:{uuid.uuid4().hex}",
+                description="Prize",
+                occurred_at=at,
+            )
+            for _m, _a, at in rows
+        ],
+        batch_size=5000,
+    )
+    Entry.objects.bulk_create(
+        [
+            Entry(transaction=t, account=account, amount=amount)
+            for t, (m, prize, _at) in zip(transactions, rows, strict=True)
+            for account, amount in ((fund, prize), (payable[m.pk], -prize))
+        ],
+        batch_size=5000,
+    )

@@ -1,0 +1,231 @@
+"""Starting a payment through Stripe Checkout: a visitor joining a community (entrance fee
+plus the monthly subscription), a lapsed member resuming (the monthly fee only), a member
+tipping an answer.
+
+Each start writes our own CheckoutSession row first, in a short transaction with the payer's
+membership locked, and only then calls Stripe (never holding a lock over the network) with
+the row's id as idempotency key. A second start within the session's lifetime — a double
+click, a second tab — reuses the row, so Stripe returns the same session and nobody pays
+twice. Nothing here makes anyone a member: only the webhook that says "paid" does
+(rewards.stripe_events).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import services as member_services
+from members.currency import max_minor
+from members.models import Community, CommunityAuditLog, Membership, User
+from members.services.profiles import profile_create
+from questions.models import Answer
+from rewards import stripe_gateway
+from rewards.models import CheckoutSession
+
+Kind = CheckoutSession.Kind
+Status = CheckoutSession.Status
+# A row is reused while its Stripe session has at least this long left to be paid.
+REUSE_WITHIN = stripe_gateway.CHECKOUT_LIFETIME * 3 // 4
+# A row whose Stripe session was never made is tried again only while its expiry is still
+# far enough ahead for Stripe (which wants at least 30 minutes).
+RETRY_WITHIN = stripe_gateway.CHECKOUT_LIFETIME - datetime.timedelta(minutes=35)
+
+UrlsFor = Callable[[CheckoutSession], tuple[str, str]]
+
+
+def join_amounts(*, community: Community, membership: Membership | None) -> tuple[int, int]:
+    """(entrance fee, monthly fee) a person pays to join now. A lapsed member paid the
+    entrance fee already and resumes with the monthly fee alone."""
+    resuming = membership is not None and membership.status == Membership.Status.LAPSED
+    return (0 if resuming else community.entrance_fee), community.monthly_fee
+
+
+def may_join(membership: Membership | None) -> bool:
+    """Visitors, pending and former members, candidates and lapsed members may pay to join
+    (or resume); active members, moderators and organisers already belong."""
+    if membership is None:
+        return True
+    return membership.role == Membership.Role.CANDIDATE or membership.status in (
+        Membership.Status.PENDING,
+        Membership.Status.LAPSED,
+        Membership.Status.LEFT,
+    )
+
+
+def _membership_for(*, user: User, community: Community) -> Membership:
+    """The person's membership, locked; a pending one is made if they have none (a pending
+    member sees nothing until the payment arrives)."""
+    found = Membership.objects.select_for_update().filter(community=community, user=user).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                community=community,
+                user=user,
+                role=Membership.Role.MEMBER,
+                status=Membership.Status.PENDING,
+                joined_via=Membership.JoinedVia.PAID,
+            )
+            profile_create(membership=membership)
+    except IntegrityError:  # a concurrent start made it a moment ago
+        return Membership.objects.select_for_update().get(community=community, user=user)
+    member_services.audit(
+        community=community,
+        event=CommunityAuditLog.Event.MEMBER_ADDED,
+        actor=user,
+        membership=membership,
+        data={"role": membership.role, "status": membership.status, "joined_via": "paid"},
+    )
+    return membership
+
+
+def _reused_or_new(membership: Membership, **fields: Any) -> CheckoutSession:
+    """The payer's still-open checkout for the same thing (a double click, a second tab), or
+    a new row. Called with the membership locked."""
+    now = timezone.now()
+    reusable = (
+        CheckoutSession.objects.filter(
+            membership=membership,
+            status__in=[Status.CREATED, Status.OPEN],
+            created_at__gte=now - REUSE_WITHIN,
+            **fields,
+        )
+        .filter(~Q(stripe_session_id="") | Q(created_at__gte=now - RETRY_WITHIN))
+        .order_by("-pk")
+        .first()
+    )
+    if reusable is not None:
+        return reusable
+    return CheckoutSession.objects.create(
+        community_id=membership.community_id, membership=membership, **fields
+    )
+
+
+def _open(*, checkout: CheckoutSession, urls: UrlsFor, email: str) -> CheckoutSession:
+    """Make sure our row has its Stripe session (idempotent: the key is the row's id)."""
+    if checkout.stripe_session_id:
+        return checkout
+    params = checkout.stripe_params
+    if not params:
+        community = checkout.community
+        success_url, cancel_url = urls(checkout)
+        names = {
+            "entrance": _("Entrance fee · %(community)s") % {"community": community.name},
+            "monthly": _("Monthly fee · %(community)s") % {"community": community.name},
+            "tip": _("Tip for an answer · %(community)s") % {"community": community.name},
+        }
+        params = stripe_gateway.checkout_params(
+            checkout=checkout,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            email=email,
+            product_names=names,
+        )
+        CheckoutSession.objects.filter(pk=checkout.pk).update(stripe_params=params)
+    session_id, url = stripe_gateway.checkout_create(checkout=checkout, params=params)
+    CheckoutSession.objects.filter(pk=checkout.pk, stripe_session_id="").update(
+        stripe_session_id=session_id, url=url, status=Status.OPEN
+    )
+    checkout.refresh_from_db()
+    return checkout
+
+
+def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSession:
+    """Start (or resume) paying to join ``community``; returns our row with the address of
+    Stripe's payment page. Raises ValidationError (nothing written) or
+    StripeUnavailableError (the row is kept and reused by the next try)."""
+    stripe_gateway.ensure_configured()
+    with transaction.atomic():
+        current = Membership.objects.filter(community=community, user=user).first()
+        if not may_join(current):
+            raise ValidationError(
+                {"membership": _("You are already a member of this community.")},
+                code="member",
+            )
+        entrance, monthly = join_amounts(community=community, membership=current)
+        if entrance <= 0 and monthly <= 0:
+            raise ValidationError(
+                {"membership": _("This community has no fees: ask an organiser to add you.")},
+                code="free",
+            )
+        membership = _membership_for(user=user, community=community)
+        if not may_join(membership):  # changed while we looked
+            raise ValidationError(
+                {"membership": _("You are already a member of this community.")},
+                code="member",
+            )
+        checkout = _reused_or_new(
+            membership,
+            kind=Kind.JOIN,
+            entrance_amount=entrance,
+            monthly_amount=monthly,
+            currency=community.currency,
+        )
+    return _open(checkout=checkout, urls=urls, email=user.email)
+
+
+def _check_tip_amount(amount: object, currency: str) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationError(
+            {"amount": _("Give the amount as a whole number of minor units (fen), e.g. 500.")},
+            code="not_integer",
+        )
+    if amount <= 0:
+        raise ValidationError({"amount": _("The amount must be more than zero.")}, code="min")
+    if amount > max_minor(currency) // 100:  # 100,000 major units: far beyond any tip
+        raise ValidationError({"amount": _("This amount is too large.")}, code="too_large")
+    return amount
+
+
+def check_tip(*, tipper: Membership | None, answer: Answer) -> Membership:
+    """Who may tip: an active member of the answer's community (PermissionDenied otherwise),
+    not its author (ValidationError)."""
+    if (
+        tipper is None
+        or not tipper.is_writer
+        or tipper.community_id != answer.question.community_id
+    ):
+        raise PermissionDenied(_("Only active members can tip answers."))
+    if answer.author_id == tipper.pk:
+        raise ValidationError({"answer": _("You cannot tip your own answer.")}, code="own")
+    return tipper
+
+
+def tip_start(
+    *, tipper: Membership | None, answer: Answer, amount: object, urls: UrlsFor
+) -> CheckoutSession:
+    """Start paying a tip of ``amount`` (minor units) to an answer's author."""
+    tipper = check_tip(tipper=tipper, answer=answer)
+    community = tipper.community
+    value = _check_tip_amount(amount, community.currency)
+    stripe_gateway.ensure_configured()
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=tipper.pk)
+        checkout = _reused_or_new(
+            locked,
+            kind=Kind.TIP,
+            answer=answer,
+            tip_amount=value,
+            tip_fee_percent=community.tip_fee_percent,
+            currency=community.currency,
+        )
+    return _open(checkout=checkout, urls=urls, email=tipper.user.email)
+
+
+def checkout_for(*, user: User, checkout_id: int, slug: str | None = None) -> CheckoutSession:
+    """One's own checkout row (for the "thank you" page and the API); None → 404 upstream."""
+    qs = CheckoutSession.objects.select_related(
+        "community", "membership", "answer__question", "answer__author__profile"
+    )
+    if slug is not None:
+        qs = qs.filter(community__slug=slug)
+    return qs.get(pk=checkout_id, membership__user=user)

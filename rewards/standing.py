@@ -1,0 +1,274 @@
+"""A Stripe subscriber's standing, and the lapse that follows a failed or cancelled
+subscription (SPEC §2.2: a failed monthly payment gets a grace period, then the member lapses
+— read-only — and paying again restores them).
+
+The webhooks record *facts* on the join's CheckoutSession row — the newest invoice and
+whether it is paid, the earliest failure's grace deadline, when the subscription ended and
+the end of the period paid for — each update written so that the facts come out the same
+whatever order the events arrive in. The lapse moment is computed from the facts:
+
+- payment failed, not paid since: the end of the grace period (``community.grace_days``
+  after the first failure of the newest invoice);
+- subscription cancelled (``customer.subscription.deleted``): the end of the period already
+  paid for — a member who cancels keeps what they paid for; if the newest invoice was not
+  paid, the grace deadline (or the moment it ended).
+
+A member lapses at that moment unless they paid since (an organiser's offline payment, a new
+subscription). Cancelling lapses rather than ends the membership: the entrance fee was paid
+and stays in the fund; "left" is for a refunded or disputed entrance fee. Organisers never
+lapse automatically (a community needs its organisers). ``standing_enforce`` is idempotent;
+the beat job ``rewards.tasks.stripe_lapse_due`` runs it for everyone due.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members import services as member_services
+from members.models import CommunityAuditLog, Membership
+from rewards import stripe_gateway
+from rewards.models import CheckoutSession, Payment
+
+Standing = CheckoutSession.SubscriptionStatus
+
+
+def _derive(row: CheckoutSession) -> str:
+    if row.ended_at is not None:
+        return Standing.CANCELLED
+    if row.latest_invoice_id and not row.latest_invoice_paid:
+        return Standing.PAST_DUE if row.grace_until is not None else Standing.NONE
+    return Standing.ACTIVE if row.latest_invoice_paid else Standing.NONE
+
+
+def _newer(row: CheckoutSession, invoice_id: str, created: datetime.datetime) -> bool:
+    if row.latest_invoice_created is None:
+        return True
+    return (created, invoice_id) > (row.latest_invoice_created, row.latest_invoice_id)
+
+
+def _save(row: CheckoutSession) -> None:
+    row.subscription_status = _derive(row)
+    row.save(
+        update_fields=[
+            "latest_invoice_id",
+            "latest_invoice_created",
+            "latest_invoice_paid",
+            "grace_until",
+            "period_end",
+            "ended_at",
+            "subscription_status",
+        ]
+    )
+
+
+def invoice_paid(*, row: CheckoutSession, invoice_id: str, created: datetime.datetime) -> None:
+    """An invoice of the subscription is paid. Call with ``row`` locked."""
+    if invoice_id == row.latest_invoice_id:
+        row.latest_invoice_paid, row.grace_until = True, None
+    elif _newer(row, invoice_id, created):
+        row.latest_invoice_id, row.latest_invoice_created = invoice_id, created
+        row.latest_invoice_paid, row.grace_until = True, None
+    _save(row)
+
+
+def invoice_failed(
+    *,
+    row: CheckoutSession,
+    invoice_id: str,
+    created: datetime.datetime,
+    failed_at: datetime.datetime,
+) -> None:
+    """A payment attempt for an invoice failed: its grace period runs from the first failure
+    (a failure reported after the invoice was paid, or of an older invoice, changes nothing).
+    Call with ``row`` locked."""
+    if Payment.objects.filter(stripe_id=invoice_id).exists() or (
+        invoice_id == row.latest_invoice_id and row.latest_invoice_paid
+    ):
+        return
+    deadline = failed_at + datetime.timedelta(days=row.community.grace_days)
+    if invoice_id == row.latest_invoice_id:
+        row.grace_until = min(row.grace_until or deadline, deadline)
+    elif _newer(row, invoice_id, created):
+        row.latest_invoice_id, row.latest_invoice_created = invoice_id, created
+        row.latest_invoice_paid, row.grace_until = False, deadline
+    _save(row)
+
+
+def subscription_ended(
+    *,
+    row: CheckoutSession,
+    ended_at: datetime.datetime,
+    period_end: datetime.datetime | None,
+) -> None:
+    """Stripe deleted the subscription (cancelled by the member, an organiser, or after its
+    retries). Call with ``row`` locked."""
+    row.ended_at, row.period_end = ended_at, period_end
+    _save(row)
+
+
+def lapse_moment(row: CheckoutSession) -> datetime.datetime | None:
+    """When a member whose newest subscription is ``row`` stops being paid up (None: not)."""
+    if row.ended_at is not None:
+        if row.latest_invoice_paid:
+            return row.period_end or row.ended_at
+        return row.grace_until or row.ended_at
+    if row.latest_invoice_id and not row.latest_invoice_paid:
+        return row.grace_until
+    return None
+
+
+def _newest_subscription(membership: Membership) -> CheckoutSession | None:
+    return (
+        CheckoutSession.objects.filter(membership=membership, kind=CheckoutSession.Kind.JOIN)
+        .exclude(stripe_subscription_id="")
+        .select_related("community")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def standing_enforce(*, membership_id: int, now: datetime.datetime | None = None) -> bool:
+    """Lapse an active member whose newest subscription's lapse moment has passed and who has
+    not paid since. Idempotent; returns whether it lapsed them now."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("community")
+            .filter(pk=membership_id)
+            .first()
+        )
+        if (
+            membership is None
+            or membership.status != Membership.Status.ACTIVE
+            or membership.role == Membership.Role.ORGANISER
+        ):
+            return False
+        row = _newest_subscription(membership)
+        moment = lapse_moment(row) if row is not None else None
+        if row is None or moment is None or moment > now:
+            return False
+        paid_since = Payment.objects.filter(
+            membership=membership,
+            kind__in=[Payment.Kind.ENTRANCE, Payment.Kind.MONTHLY],
+            received_at__gte=moment,
+        ).exists()
+        if paid_since:
+            return False
+        member_lapse(
+            membership=membership,
+            reason="subscription_cancelled" if row.ended_at else "payment_failed",
+        )
+    return True
+
+
+def member_lapse(*, membership: Membership, reason: str) -> None:
+    """An active member stops being paid up: lapsed (read-only) until they pay again; an
+    audit row says why. Call with ``membership`` locked."""
+    membership.status = Membership.Status.LAPSED
+    membership.save(update_fields=["status"])
+    member_services.audit(
+        community=membership.community,
+        event=CommunityAuditLog.Event.STATUS_CHANGED,
+        actor=None,
+        membership=membership,
+        data={"from": Membership.Status.ACTIVE, "to": Membership.Status.LAPSED, "reason": reason},
+    )
+    member_services.profile_refresh_search(membership_id=membership.pk)
+
+
+def live_subscriptions(membership: Membership) -> QuerySet[CheckoutSession]:
+    """The member's subscriptions Stripe may still charge."""
+    return CheckoutSession.objects.filter(
+        membership=membership, kind=CheckoutSession.Kind.JOIN, ended_at__isnull=True
+    ).exclude(stripe_subscription_id="")
+
+
+def subscriptions_stop(
+    *,
+    membership: Membership,
+    at_period_end: bool,
+    keep: CheckoutSession | None = None,
+    now: datetime.datetime | None = None,
+) -> list[int]:
+    """Ask Stripe to stop the member's live subscriptions (all but ``keep``): at once, or at
+    the end of the paid period. Recorded on our rows now; the calls go out from a task once
+    this transaction commits (never holding a lock over the network). Asking again, or for
+    less than was asked, changes nothing. Returns the checkout ids queued."""
+    from rewards import tasks
+
+    now = now or timezone.now()
+    rows = live_subscriptions(membership).select_for_update()
+    if keep is not None:
+        rows = rows.exclude(pk=keep.pk)
+    queued = []
+    for row in rows.order_by("pk"):
+        already = row.cancel_requested_at is not None
+        if already and (at_period_end or not row.cancel_at_period_end):
+            continue
+        row.cancel_requested_at, row.cancel_at_period_end = now, at_period_end
+        row.save(update_fields=["cancel_requested_at", "cancel_at_period_end"])
+        queued.append(row.pk)
+    for pk in queued:
+        transaction.on_commit(partial(tasks.stripe_subscription_stop.delay, pk))
+    return queued
+
+
+def current_subscription(membership: Membership) -> CheckoutSession | None:
+    """The member's subscription Stripe may still charge, newest first (None: none)."""
+    return live_subscriptions(membership).order_by("-pk").first()
+
+
+def subscription_cancel(*, membership: Membership) -> CheckoutSession:
+    """The member cancels their monthly subscription: it stops at the end of the period paid
+    for, and they stay a member until then (then they lapse; paying again resumes). Raises
+    ValidationError when there is nothing to cancel."""
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+        row = current_subscription(locked)
+        if row is None:
+            raise ValidationError(
+                {"subscription": _("You have no monthly subscription to cancel.")},
+                code="none",
+            )
+        subscriptions_stop(membership=locked, at_period_end=True)
+        row.refresh_from_db()
+    return row
+
+
+def subscription_stop_send(*, checkout_id: int) -> bool:
+    """The task's body: tell Stripe what we recorded (idempotent: the key names our row and
+    the kind of stop). Returns whether a call went out."""
+    row = CheckoutSession.objects.filter(pk=checkout_id).first()
+    if row is None or row.cancel_requested_at is None or row.ended_at is not None:
+        return False
+    kind = "cancel-at-period-end" if row.cancel_at_period_end else "cancel"
+    stripe_gateway.subscription_stop(
+        subscription_id=row.stripe_subscription_id,
+        key=f"{kind}:{row.pk}",
+        at_period_end=row.cancel_at_period_end,
+    )
+    return True
+
+
+def lapse_due(*, now: datetime.datetime | None = None) -> int:
+    """The beat job's body: lapse every member who is due. Returns how many lapsed."""
+    now = now or timezone.now()
+    candidates = (
+        CheckoutSession.objects.filter(
+            kind=CheckoutSession.Kind.JOIN,
+            subscription_status__in=[Standing.PAST_DUE, Standing.CANCELLED],
+            membership__status=Membership.Status.ACTIVE,
+        )
+        .values_list("membership_id", flat=True)
+        .distinct()
+        .order_by("membership_id")
+    )
+    return sum(standing_enforce(membership_id=m, now=now) for m in list(candidates))

@@ -1,0 +1,394 @@
+"""What each Stripe event means for us. Called by rewards.webhooks with the stored event, in a
+transaction; every ledger posting goes through services.payment_record / payment_reverse or
+tips.tip_record, which are idempotent by Stripe id, so an event handled twice posts once.
+
+Events find our rows through the metadata we put on every Checkout session, subscription and
+payment intent (``checkout``: our CheckoutSession id). Events may come in any order:
+
+- ``invoice.paid`` before ``checkout.session.completed``: the monthly fee is recorded from the
+  invoice, the entrance fee later from the session; each by its own Stripe id.
+- a refund or lost dispute before the payment it reverses: ``WaitingError`` — the event
+  stays "received" and is tried again after the next event that succeeds (and by the beat
+  sweep), so it lands once its payment is there.
+- the subscription's standing is kept as order-independent facts (rewards.standing).
+
+A charge of the first invoice pays both the entrance fee and the first month; a refund of it
+is applied to the monthly fee first, then the entrance fee, over the charge's refunds in
+Stripe's order — computed afresh every time, so replays post the same split.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rewards import services, standing, stripe_gateway, tips
+from rewards.models import CheckoutSession, Payment, Refund
+
+Event = Mapping[str, Any]
+
+
+class WaitingError(Exception):
+    """Something this event needs has not arrived yet (or Stripe could not be asked)."""
+
+
+class BadEventError(ValueError):
+    """The event contradicts what we asked Stripe for; recorded as failed for staff to see."""
+
+
+def _time(value: object) -> datetime.datetime:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadEventError(f"expected a Unix time, got {value!r}")
+    return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+
+
+def _id(value: object) -> str:
+    """A Stripe id, whether the field is the id or the expanded object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
+
+
+def _amount(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadEventError(f"expected an amount in minor units, got {value!r}")
+    return value
+
+
+def _row(metadata: object, *, lock: bool = True) -> CheckoutSession | None:
+    """Our checkout named by a Stripe object's metadata (None: not one of ours)."""
+    if not isinstance(metadata, Mapping):
+        return None
+    ref = metadata.get("checkout")
+    if not isinstance(ref, str) or not ref.isdigit():
+        return None
+    qs = CheckoutSession.objects.select_related("community", "membership", "answer__question")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    row = qs.filter(pk=int(ref)).first()
+    if row is not None and metadata.get("community") not in (None, str(row.community_id)):
+        raise BadEventError("the metadata's community does not match our checkout")
+    return row
+
+
+def _check_currency(row: CheckoutSession, currency: object) -> None:
+    if not isinstance(currency, str) or currency.upper() != row.currency:
+        raise BadEventError(f"currency {currency!r} is not the checkout's {row.currency}")
+
+
+# --- Checkout -----------------------------------------------------------------------------
+
+
+def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
+    row = _row(session.get("metadata"))
+    if row is None:
+        return False
+    for field, key in (
+        ("stripe_customer_id", "customer"),
+        ("stripe_subscription_id", "subscription"),
+        ("stripe_payment_intent_id", "payment_intent"),
+        ("stripe_invoice_id", "invoice"),
+    ):
+        if not getattr(row, field) and _id(session.get(key)):
+            setattr(row, field, _id(session.get(key)))
+    if session.get("payment_status") != "paid":  # paid later: async_payment_succeeded
+        row.save()
+        return True
+    _check_currency(row, session.get("currency"))
+    if _amount(session.get("amount_total")) != row.amount_due:
+        raise BadEventError(f"paid {session.get('amount_total')}, asked {row.amount_due}")
+    paid_at = _time(event.get("created"))
+    if row.status != CheckoutSession.Status.COMPLETED:
+        row.status, row.completed_at = CheckoutSession.Status.COMPLETED, paid_at
+    row.save()
+    session_id = _id(session)
+    if row.kind == CheckoutSession.Kind.TIP:
+        if row.answer is None:  # the table's check constraint rules it out
+            raise BadEventError("a tip without its answer")
+        tips.tip_record(
+            tipper=row.membership,
+            answer=row.answer,
+            amount=row.tip_amount,
+            received_at=paid_at,
+            stripe_id=session_id,
+            reference=row.stripe_payment_intent_id,
+            fee_percent=row.tip_fee_percent,
+        )
+        return True
+    if row.entrance_amount:
+        services.payment_record(
+            community=row.community,
+            membership=row.membership,
+            kind=Payment.Kind.ENTRANCE,
+            amount=row.entrance_amount,
+            received_at=paid_at,
+            method=Payment.Method.STRIPE,
+            stripe_id=session_id,
+            reference=row.stripe_invoice_id or row.stripe_payment_intent_id,
+        )
+    if row.stripe_subscription_id:
+        # A lapsed member who resumed: the subscription that failed must not charge again.
+        standing.subscriptions_stop(membership=row.membership, at_period_end=False, keep=row)
+    standing.standing_enforce(membership_id=row.membership_id)
+    return True
+
+
+def session_expired(event: Event, session: Mapping[str, Any]) -> bool:
+    row = _row(session.get("metadata"))
+    if row is None:
+        return False
+    if row.status in (CheckoutSession.Status.CREATED, CheckoutSession.Status.OPEN):
+        row.status = CheckoutSession.Status.EXPIRED
+        row.save(update_fields=["status"])
+    return True
+
+
+# --- Invoices and the subscription ---------------------------------------------------------
+
+
+def _invoice_row(invoice: Mapping[str, Any]) -> CheckoutSession | None:
+    """The join an invoice belongs to: by the subscription's metadata (in ``parent`` since
+    2025, at the top level before), else by the subscription id we stored."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or invoice.get(
+        "subscription_details"
+    )
+    details = details if isinstance(details, Mapping) else {}
+    row = _row(details.get("metadata"))
+    subscription = _id(details.get("subscription")) or _id(invoice.get("subscription"))
+    if row is None and subscription:
+        row = (
+            CheckoutSession.objects.select_for_update(of=("self",))
+            .select_related("community", "membership")
+            .filter(stripe_subscription_id=subscription)
+            .first()
+        )
+    if row is not None and subscription and not row.stripe_subscription_id:
+        row.stripe_subscription_id = subscription
+        row.save(update_fields=["stripe_subscription_id"])
+    return row
+
+
+def invoice_paid(event: Event, invoice: Mapping[str, Any]) -> bool:
+    row = _invoice_row(invoice)
+    if row is None:
+        return False
+    invoice_id = _id(invoice)
+    _check_currency(row, invoice.get("currency"))
+    monthly = _amount(invoice.get("amount_paid"))
+    if invoice.get("billing_reason") == "subscription_create":
+        # The first invoice carries the one-off entrance fee too (recorded from the session).
+        if not row.stripe_invoice_id:
+            row.stripe_invoice_id = invoice_id
+            row.save(update_fields=["stripe_invoice_id"])
+        monthly -= row.entrance_amount
+        if monthly < 0:
+            raise BadEventError("the first invoice pays less than the entrance fee")
+    transitions = invoice.get("status_transitions") or {}
+    paid_at = _time(transitions.get("paid_at") or event.get("created"))
+    standing.invoice_paid(row=row, invoice_id=invoice_id, created=_time(invoice.get("created")))
+    if monthly:
+        services.payment_record(
+            community=row.community,
+            membership=row.membership,
+            kind=Payment.Kind.MONTHLY,
+            amount=monthly,
+            received_at=paid_at,
+            method=Payment.Method.STRIPE,
+            stripe_id=invoice_id,
+        )
+    standing.standing_enforce(membership_id=row.membership_id)
+    return True
+
+
+def invoice_payment_failed(event: Event, invoice: Mapping[str, Any]) -> bool:
+    row = _invoice_row(invoice)
+    if row is None:
+        return False
+    standing.invoice_failed(
+        row=row,
+        invoice_id=_id(invoice),
+        created=_time(invoice.get("created")),
+        failed_at=_time(event.get("created")),
+    )
+    standing.standing_enforce(membership_id=row.membership_id)
+    return True
+
+
+def subscription_deleted(event: Event, subscription: Mapping[str, Any]) -> bool:
+    row = _row(subscription.get("metadata"))
+    if row is None:
+        row = (
+            CheckoutSession.objects.select_for_update(of=("self",))
+            .select_related("community")
+            .filter(stripe_subscription_id=_id(subscription) or "-")
+            .first()
+        )
+    if row is None:
+        return False
+    if not row.stripe_subscription_id:
+        row.stripe_subscription_id = _id(subscription)
+        row.save(update_fields=["stripe_subscription_id"])
+    items = (subscription.get("items") or {}).get("data") or []
+    ends = [i["current_period_end"] for i in items if isinstance(i.get("current_period_end"), int)]
+    if isinstance(subscription.get("current_period_end"), int):  # before 2025
+        ends.append(subscription["current_period_end"])
+    ended = subscription.get("ended_at") or subscription.get("canceled_at") or event.get("created")
+    standing.subscription_ended(
+        row=row, ended_at=_time(ended), period_end=_time(max(ends)) if ends else None
+    )
+    standing.standing_enforce(membership_id=row.membership_id)
+    return True
+
+
+# --- Money going back ----------------------------------------------------------------------
+
+
+def _payments_for(*, payment_intent: str, charge: Mapping[str, Any] | None) -> list[Payment]:
+    """Our payments a charge paid, the monthly fee before the entrance fee. Raises
+    WaitingError while they are not all recorded."""
+    if payment_intent:
+        row = CheckoutSession.objects.filter(stripe_payment_intent_id=payment_intent).first()
+        if row is not None:
+            found = Payment.objects.filter(stripe_id=row.stripe_session_id).first()
+            if found is None:
+                raise WaitingError(f"the payment of checkout {row.pk} is not recorded yet")
+            return [found]
+    invoice_id = _id((charge or {}).get("invoice"))  # charges named their invoice until 2025
+    if not invoice_id and payment_intent:
+        try:
+            invoice_id = stripe_gateway.invoice_for_payment_intent(payment_intent=payment_intent)
+        except stripe_gateway.StripeUnavailableError as exc:
+            raise WaitingError(f"could not ask Stripe for the invoice: {exc}") from None
+    if not invoice_id:
+        raise WaitingError(f"no payment of ours for {payment_intent or 'this charge'} yet")
+    monthly = Payment.objects.filter(stripe_id=invoice_id).first()
+    if monthly is None:
+        raise WaitingError(f"invoice {invoice_id} is not recorded yet")
+    first = CheckoutSession.objects.filter(
+        kind=CheckoutSession.Kind.JOIN, stripe_invoice_id=invoice_id
+    ).first()
+    if first is None or not first.entrance_amount:
+        return [monthly]
+    entrance = Payment.objects.filter(stripe_id=first.stripe_session_id).first()
+    if entrance is None:
+        raise WaitingError(f"the entrance fee of checkout {first.pk} is not recorded yet")
+    return [monthly, entrance]
+
+
+def _reverse(
+    payments: list[Payment], items: list[tuple[str, int, datetime.datetime]], reason: str
+) -> None:
+    """Apply money going back (Stripe id, amount, when) — in Stripe's order — to the payments
+    in turn, each filling up the first payment before the next. Recomputed from the whole
+    list every time, so any replay posts the same split; parts already posted are skipped.
+
+    What other events already took back (a refund, then a lost dispute of the rest of the
+    same charge) is not there to take again: each payment's room starts from what those left.
+    """
+
+    def ref_of(stripe_id: str, index: int) -> str:
+        return stripe_id if index == 0 else f"{stripe_id}:{payments[index].kind}"
+
+    ours = {ref_of(item[0], index) for item in items for index in range(len(payments))}
+    taken: dict[int, int] = {}
+    for refund in Refund.objects.filter(payment__in=payments).exclude(stripe_id__in=ours):
+        taken[refund.payment_id] = taken.get(refund.payment_id, 0) + refund.amount
+    room = [p.amount - taken.get(p.pk, 0) for p in payments]
+    for stripe_id, amount, at in sorted(items, key=lambda item: (item[2], item[0])):
+        left = amount
+        for index, payment in enumerate(payments):
+            part = min(left, room[index])
+            if part <= 0:
+                continue
+            room[index] -= part
+            left -= part
+            ref = ref_of(stripe_id, index)
+            if Refund.objects.filter(stripe_id=ref).exists():
+                continue
+            services.payment_reverse(
+                payment=payment, reason=reason, amount=part, at=at, stripe_id=ref
+            )
+        if left > 0:
+            raise BadEventError(f"{stripe_id} returns more than the charge paid us")
+
+
+def _charge_refunds(charge_id: str) -> list[dict[str, Any]]:
+    try:
+        return stripe_gateway.charge_refunds(charge_id=charge_id)
+    except stripe_gateway.StripeUnavailableError as exc:
+        raise WaitingError(f"could not ask Stripe for the refunds: {exc}") from None
+
+
+def _refunds_reverse(payments: list[Payment], refunds: Sequence[Mapping[str, Any]]) -> None:
+    """Only refunds that succeeded are money gone back: a pending one (some payment methods
+    refund slowly) is posted when ``charge.refund.updated`` says it succeeded, and a failed
+    or cancelled one never."""
+    items = [
+        (_id(r), _amount(r.get("amount")), _time(r.get("created")))
+        for r in refunds
+        if r.get("status") == "succeeded"
+    ]
+    _reverse(payments, items, Refund.Reason.REFUND)
+
+
+def charge_refunded(event: Event, charge: Mapping[str, Any]) -> bool:
+    payments = _payments_for(payment_intent=_id(charge.get("payment_intent")), charge=charge)
+    listed = charge.get("refunds")
+    if isinstance(listed, Mapping) and not listed.get("has_more"):
+        refunds = list(listed.get("data") or [])
+    else:
+        refunds = _charge_refunds(_id(charge))
+    _refunds_reverse(payments, refunds)
+    return True
+
+
+def refund_updated(event: Event, refund: Mapping[str, Any]) -> bool:
+    """A refund that was pending has succeeded (or failed): the charge's refunds are read
+    afresh and applied like ``charge.refunded``."""
+    if refund.get("status") != "succeeded":
+        return False
+    charge_id = _id(refund.get("charge"))
+    if not charge_id:
+        raise BadEventError("a refund without its charge")
+    payments = _payments_for(payment_intent=_id(refund.get("payment_intent")), charge=None)
+    _refunds_reverse(payments, _charge_refunds(charge_id))
+    return True
+
+
+def dispute_closed(event: Event, dispute: Mapping[str, Any]) -> bool:
+    if dispute.get("status") != "lost":
+        return False  # won or warning closed: the money stays
+    charge = dispute.get("charge")
+    expanded = charge if isinstance(charge, Mapping) else None
+    payment_intent = _id(dispute.get("payment_intent")) or _id(
+        (expanded or {}).get("payment_intent")
+    )
+    payments = _payments_for(payment_intent=payment_intent, charge=expanded)
+    item = (_id(dispute), _amount(dispute.get("amount")), _time(event.get("created")))
+    _reverse(payments, [item], Refund.Reason.DISPUTE)
+    return True
+
+
+HANDLERS: dict[str, Callable[[Event, Mapping[str, Any]], bool]] = {
+    "checkout.session.completed": session_completed,
+    "checkout.session.async_payment_succeeded": session_completed,
+    "checkout.session.expired": session_expired,
+    "invoice.paid": invoice_paid,
+    "invoice.payment_failed": invoice_payment_failed,
+    "customer.subscription.deleted": subscription_deleted,
+    "charge.refunded": charge_refunded,
+    "charge.refund.updated": refund_updated,
+    "charge.dispute.closed": dispute_closed,
+}
+
+
+def handle(event: Event) -> bool:
+    """Act on one event; False when it is not for us (unknown type, not our object)."""
+    handler = HANDLERS.get(str(event.get("type")))
+    if handler is None:
+        return False
+    obj = (event.get("data") or {}).get("object")
+    if not isinstance(obj, Mapping):
+        raise BadEventError("the event has no object")
+    return handler(event, obj)

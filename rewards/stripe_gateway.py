@@ -1,0 +1,256 @@
+"""The one place that talks to Stripe, through the official SDK (``stripe.StripeClient``).
+
+Settings (community/settings.py, "Stripe"): ``STRIPE_SECRET_KEY``, ``STRIPE_WEBHOOK_SECRET``,
+``STRIPE_PAYMENT_METHODS`` and ``STRIPE_API_BASE`` — empty in production; the tests point the
+SDK at a small fake Stripe served on 127.0.0.1 (tests/rewards/fake_stripe.py), so the same
+code path runs in both. Settings are read when a call is made, never at import.
+
+Every call that creates something carries an idempotency key made from our own row id
+(``checkout:<CheckoutSession id>``), so a retry — the SDK's own network retries, a double
+click, a second worker — returns the session Stripe made the first time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from members.models import Community
+from rewards.models import CheckoutSession
+
+# Webhooks signed more than this many seconds before or after our clock are refused.
+WEBHOOK_TOLERANCE_SECONDS = 300
+# A Checkout session stays payable this long (Stripe allows 30 minutes to 24 hours); a
+# visitor who comes back later gets a new one.
+CHECKOUT_LIFETIME = datetime.timedelta(hours=1)
+REQUEST_TIMEOUT_SECONDS = 20
+# Payment methods that can pay a recurring subscription; WeChat Pay cannot.
+RECURRING_METHODS = frozenset({"card", "alipay", "link", "sepa_debit", "us_bank_account"})
+
+
+class StripeUnavailableError(Exception):
+    """Stripe is not configured here, or could not be reached, or refused the call. The
+    message is safe to show to the user."""
+
+
+class WebhookRejectedError(Exception):
+    """A webhook whose signature, age or body is not acceptable (answered 400)."""
+
+
+def configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def ensure_configured() -> None:
+    if not configured():
+        raise StripeUnavailableError(_("Paying online is not set up on this site yet."))
+
+
+def client() -> stripe.StripeClient:
+    ensure_configured()
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": base} if base else None,
+        max_network_retries=2,  # safe: every creating call has an idempotency key
+        http_client=stripe.RequestsClient(timeout=REQUEST_TIMEOUT_SECONDS),
+    )
+
+
+def payment_methods(*, community: Community, recurring: bool) -> list[str]:
+    """The payment methods Checkout offers: cards, plus Alipay and WeChat Pay where the
+    community accepts them and the site's Stripe account has them on
+    (STRIPE_PAYMENT_METHODS), without the ones that cannot pay a subscription."""
+    wanted = ["card"]
+    if community.pay_by_alipay:
+        wanted.append("alipay")
+    if community.pay_by_wechat_pay:
+        wanted.append("wechat_pay")
+    available = {m for m in settings.STRIPE_PAYMENT_METHODS if m} | {"card"}
+    methods = [m for m in wanted if m in available]
+    if recurring:
+        methods = [m for m in methods if m in RECURRING_METHODS]
+    return methods
+
+
+def _metadata(checkout: CheckoutSession) -> dict[str, str]:
+    """What every Stripe object of this checkout carries back to us in its webhooks."""
+    return {
+        "checkout": str(checkout.pk),
+        "community": str(checkout.community_id),
+        "membership": str(checkout.membership_id),
+        "kind": checkout.kind,
+    }
+
+
+def _line(amount: int, currency: str, name: str, *, monthly: bool = False) -> dict[str, Any]:
+    price: dict[str, Any] = {
+        "currency": currency.lower(),
+        "unit_amount": amount,
+        "product_data": {"name": name[:250]},
+    }
+    if monthly:
+        price["recurring"] = {"interval": "month"}
+    return {"quantity": 1, "price_data": price}
+
+
+def checkout_params(
+    *,
+    checkout: CheckoutSession,
+    success_url: str,
+    cancel_url: str,
+    email: str,
+    product_names: dict[str, str],
+) -> dict[str, Any]:
+    """The Checkout session Stripe is asked for, from our row alone (so a retry with the same
+    idempotency key sends the same parameters).
+
+    Joining is one session in ``subscription`` mode: the monthly fee as a recurring price and
+    the entrance fee as a one-off line, which Stripe adds to the subscription's first invoice.
+    With no monthly fee it is a one-off ``payment``. A tip is a ``payment``."""
+    metadata = _metadata(checkout)
+    currency = checkout.currency
+    recurring = checkout.kind == CheckoutSession.Kind.JOIN and checkout.monthly_amount > 0
+    lines = []
+    if checkout.entrance_amount:
+        lines.append(_line(checkout.entrance_amount, currency, product_names["entrance"]))
+    if checkout.monthly_amount:
+        lines.append(
+            _line(checkout.monthly_amount, currency, product_names["monthly"], monthly=True)
+        )
+    if checkout.tip_amount:
+        lines.append(_line(checkout.tip_amount, currency, product_names["tip"]))
+    methods = payment_methods(community=checkout.community, recurring=recurring)
+    params: dict[str, Any] = {
+        "mode": "subscription" if recurring else "payment",
+        "line_items": lines,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": str(checkout.pk),
+        "metadata": metadata,
+        "allowed_payment_method_types": methods,
+        "expires_at": int((checkout.created_at + CHECKOUT_LIFETIME).timestamp()),
+        "locale": "auto",
+    }
+    if email:
+        params["customer_email"] = email
+    if recurring:
+        params["subscription_data"] = {"metadata": metadata}
+    else:
+        params["payment_intent_data"] = {"metadata": metadata}
+        if "wechat_pay" in methods:
+            params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+    return params
+
+
+def checkout_create(*, checkout: CheckoutSession, params: dict[str, Any]) -> tuple[str, str]:
+    """Create the Checkout session for our row; returns (session id, payment page address)."""
+    try:
+        session = client().v1.checkout.sessions.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": f"checkout:{checkout.pk}"},
+        )
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(
+            _("Stripe could not start the payment just now. Please try again in a minute.")
+        ) from exc
+    if not session.id or not session.url:
+        raise StripeUnavailableError(_("Stripe did not return a payment page. Please try again."))
+    return str(session.id), str(session.url)
+
+
+def subscription_stop(*, subscription_id: str, key: str, at_period_end: bool) -> None:
+    """Stop a subscription charging: at once, or at the end of the period paid for (the
+    member keeps what they paid for). Stripe then sends ``customer.subscription.deleted``
+    (at once, or when the period ends), which the webhooks act on."""
+    subscriptions = client().v1.subscriptions
+    try:
+        if at_period_end:
+            subscriptions.update(
+                subscription_id,
+                params={"cancel_at_period_end": True},
+                options={"idempotency_key": key},
+            )
+        else:
+            subscriptions.cancel(subscription_id, options={"idempotency_key": key})
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":  # gone already: nothing left to stop
+            return
+        raise StripeUnavailableError(str(exc)) from exc
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(str(exc)) from exc
+
+
+def charge_refunds(*, charge_id: str) -> list[dict[str, Any]]:
+    """Every refund of a charge (the charge in a webhook does not list them any more)."""
+    try:
+        found = client().v1.refunds.list(params={"charge": charge_id, "limit": 100})
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(str(exc)) from exc
+    return [r.to_dict() for r in found.data]
+
+
+def invoice_for_payment_intent(*, payment_intent: str) -> str:
+    """The invoice a payment intent paid ("" if none): invoices no longer name their payment
+    intent, so Stripe is asked through its invoice payments."""
+    try:
+        found = client().v1.invoice_payments.list(
+            params={
+                "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+                "limit": 1,
+            }
+        )
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(str(exc)) from exc
+    for item in found.data:
+        invoice = item.invoice
+        return invoice if isinstance(invoice, str) else str(invoice.id)
+    return ""
+
+
+def _signed_at(header: str) -> int:
+    for part in header.split(","):
+        key, _sep, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return int(value)
+    raise WebhookRejectedError("no timestamp in the signature header")
+
+
+def event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
+    """The event a webhook carries, once its signature is checked with the real algorithm
+    (HMAC-SHA256 over ``t.payload`` with STRIPE_WEBHOOK_SECRET) and its timestamp is within
+    ±300 s of now. Raises WebhookRejectedError otherwise."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejectedError("the body is not UTF-8") from None
+    try:
+        stripe.WebhookSignature.verify_header(
+            text, signature, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRejectedError(str(exc)) from None
+    # The SDK refuses only old signatures; one from the future is as suspect.
+    if abs(time.time() - _signed_at(signature or "")) > WEBHOOK_TOLERANCE_SECONDS:
+        raise WebhookRejectedError("the signature's timestamp is outside the tolerance")
+    try:
+        event = json.loads(text)
+    except ValueError:
+        raise WebhookRejectedError("the body is not JSON") from None
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not 0 < len(event["id"]) <= 255
+        or not isinstance(event.get("type"), str)
+        or not 0 < len(event["type"]) <= 100
+        or not isinstance(event.get("data"), dict)
+        or not isinstance(event["data"].get("object"), dict)
+    ):
+        raise WebhookRejectedError("the body is not a Stripe event")
+    return event
