@@ -17,7 +17,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,34 +26,10 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 BATCH = 5000
 
 
-def bench_database_url() -> str:
-    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/community"))
-    if not url.scheme.startswith("postgres"):
-        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
-
-
-os.environ["DATABASE_URL"] = bench_database_url()
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
-# Production-like: DEBUG off (its query log costs time); a throw-away key for this process.
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
-sys.argv = [sys.argv[0]]
-
-subprocess_env = dict(os.environ)
-import subprocess
-
-subprocess.run(  # noqa: S603
-    [sys.executable, str(ROOT / "scripts" / "ensure_services.py")], check=True, env=subprocess_env
-)
-
-import django
-
-django.setup()
-
 from django.core.management import call_command
 from django.db import connection, transaction
 
+import bench.common  # noqa: F401  (sets Django up first)
 from members import privacy, selectors, services
 from members.models import Community, Membership, Profile, Tag, User
 from members.pagination import CappedPaginator

@@ -26,12 +26,10 @@ from __future__ import annotations
 import datetime
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,42 +44,12 @@ PAGE_ROUNDS = int(os.environ.get("BENCH_PAGE_ROUNDS", "30"))
 SLUG = "qbench"
 
 
-def bench_database_url() -> str:
-    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/community"))
-    if not url.scheme.startswith("postgres"):
-        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
-    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
-
-
-os.environ["DATABASE_URL"] = bench_database_url()
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
-# Production-like: DEBUG off (its query log costs time); a throw-away key for this process.
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
-# Pages are rendered without collectstatic (as in the tests): plain static file URLs.
-os.environ.setdefault("DJANGO_STATIC_MANIFEST", "false")
-sys.argv = [sys.argv[0]]
-
-subprocess_env = dict(os.environ)
-import subprocess
-
-subprocess.run(  # noqa: S603
-    [sys.executable, str(ROOT / "scripts" / "ensure_services.py")], check=True, env=subprocess_env
-)
-
-import warnings
-
-import django
-
-django.setup()
-# WhiteNoise warns that collectstatic has not run; the pages' static URLs do not need it.
-warnings.filterwarnings("ignore", "No directory at", UserWarning)
-
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
 
+from bench.common import get, timed
 from members import services, weeks
 from members.models import Community, Membership, Tag, User
 from members.pagination import CappedPaginator
@@ -293,28 +261,6 @@ def index_and_analyze() -> None:
 
 
 # --- Measure --------------------------------------------------------------------------------------
-
-
-def timed(label: str, rounds: int, call: Callable[[], str]) -> None:
-    for _ in range(max(3, rounds // 10)):
-        call()
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        note = call()
-        times.append((time.perf_counter() - started) * 1000)
-    q = statistics.quantiles(times, n=100)
-    print(f"{label:<46} {note:>14}  p50 {q[49]:7.2f} ms  p95 {q[94]:7.2f} ms", flush=True)
-
-
-def get(client: Client, url: str, expect: str = "") -> Callable[[], str]:
-    def call() -> str:
-        response = client.get(url, secure=True)
-        assert response.status_code == 200, (url, response.status_code)
-        assert expect.encode() in response.content
-        return f"{len(response.content) // 1024:,} KB"
-
-    return call
 
 
 def search(viewer: Membership, q: str) -> Callable[[], str]:

@@ -6,14 +6,16 @@ import datetime
 from collections.abc import Callable
 from io import StringIO
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
-from community import demo_questions
+from community import demo_money, demo_questions
 from members import weeks
 from members.models import Community, Membership, User
 from questions.models import (
@@ -26,6 +28,9 @@ from questions.models import (
     Rating,
     Session,
 )
+from rewards import ledger, schedules
+from rewards.models import Account, Entry, Payment, Refund, Transaction
+from tests.factories import mfa_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +72,26 @@ def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
         ),
         "notifications": list(
             Notification.objects.order_by("pk").values_list("pk", "recipient", "kind", "read_at")
+        ),
+        "payments": list(
+            Payment.objects.order_by("pk").values_list(
+                "pk", "membership", "kind", "method", "amount", "received_at", "reference",
+                "created_at",
+            )
+        ),
+        "refunds": list(
+            Refund.objects.order_by("pk").values_list(
+                "pk", "payment", "reason", "amount", "received_at", "note", "created_at"
+            )
+        ),
+        "transactions": list(
+            Transaction.objects.order_by("pk").values_list(
+                "pk", "kind", "idempotency_key", "occurred_at", "payment", "refund", "reverses",
+                "posted_at",
+            )
+        ),
+        "entries": list(
+            Entry.objects.order_by("pk").values_list("pk", "transaction", "account", "amount")
         ),
     }  # fmt: skip
 
@@ -218,3 +243,110 @@ def test_demo_week_times_are_shown_in_the_communitys_time_zone(
     question = Question.objects.get(title=demo_questions.RETENTION.title)
     page = client.get(question.get_absolute_url()).content.decode()
     assert f"until voting closes at {next_week:%Y-%m-%d} 00:00" in page
+
+
+def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+    community = Community.objects.get(slug="product-circle")
+    zone = ZoneInfo(community.time_zone)
+    today = timezone.localtime(timezone.now(), zone).date()
+    payers = Membership.objects.filter(community=community).exclude(role=Membership.Role.ORGANISER)
+    payments = Payment.objects.filter(community=community)
+
+    # every member but the organiser paid the entrance fee once, on joining — over a year
+    entrance = payments.filter(kind=Payment.Kind.ENTRANCE)
+    assert sorted(entrance.values_list("membership", flat=True)) == sorted(
+        payers.values_list("pk", flat=True)
+    )
+    assert payers.count() == 60
+    joined = sorted(timezone.localtime(p.received_at, zone).date() for p in entrance)
+    assert joined[0] == today - datetime.timedelta(days=demo_money.YEAR)
+    assert (today - joined[-1]).days == demo_money.YEAR - demo_money.LAST_JOIN
+    # the membership grows: people joined in every month of the year, at office hours
+    assert len({(d.year, d.month) for d in joined}) >= 12
+    assert {timezone.localtime(p.received_at, zone).hour for p in entrance} <= set(range(9, 20))
+    assert sorted(set(entrance.values_list("amount", flat=True))) == [20000, 22000]
+
+    # then the monthly fee every month since, up to yesterday, on the day they joined
+    for membership in payers:
+        day = timezone.localtime(entrance.get(membership=membership).received_at, zone).date()
+        due = []
+        while day < today:
+            due.append(day)
+            day = schedules.month_after(day)
+        paid = [
+            timezone.localtime(p.received_at, zone).date()
+            for p in payments.filter(membership=membership, kind=Payment.Kind.MONTHLY)
+            .exclude(reference__endswith=":again")
+            .order_by("received_at")
+        ]
+        assert paid == due, membership.user.username
+    monthly = payments.filter(kind=Payment.Kind.MONTHLY)
+    assert set(monthly.values_list("amount", flat=True)) == {1000}
+    assert 300 <= monthly.count() <= 450
+    assert set(payments.values_list("method", flat=True)) == {"bank_transfer", "cash"}
+    assert payments.filter(reference="").count() == 0
+    assert payments.filter(recorded_by__email="organiser@demo.example").count() == payments.count()
+
+    # a few mistakes put right, and two refunds: reversing entries, nothing deleted
+    assert sorted(
+        Refund.objects.filter(payment__community=community).values_list(
+            "payment__reference", "reason", "amount"
+        )
+    ) == [
+        ("demo:entrance:benc", "correction", 2000),
+        ("demo:monthly:gracel:2", "refund", 500),
+        ("demo:monthly:haoran:3:again", "correction", 1000),
+        ("demo:monthly:jiayi:5", "refund", 1000),
+    ]
+    reversing = Transaction.objects.filter(community=community, kind=Transaction.Kind.REFUND)
+    assert reversing.count() == 4
+    assert reversing.filter(reverses__isnull=False).count() == 2  # the whole ones
+    # a refunded monthly fee does not end a membership
+    assert payers.filter(status=Membership.Status.ACTIVE).count() == 60
+
+    # the books balance, to the fen: cash in = what was paid less what went back
+    paid_in = sum(payments.values_list("amount", flat=True))
+    went_back = sum(Refund.objects.values_list("amount", flat=True))
+    balances = {a.kind: b for a, b in ledger.balances(community=community)}
+    assert balances == {
+        Account.Kind.OFFLINE_CASH: paid_in - went_back,
+        Account.Kind.REWARD_FUND: -60 * 20000,
+        Account.Kind.OPERATIONS_FUND: -(paid_in - went_back - 60 * 20000),
+    }
+    assert ledger.trial_balance(community=community) == 0
+    # and this week both funds have a budget
+    [budget] = schedules.budgets(community=community, weeks=[weeks.start_of(community)])
+    assert budget.reward_budget > 0
+    assert budget.operations_budget > 0
+
+
+def test_demo_organiser_sees_the_ledger_and_the_chart_members_their_own_payments(
+    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+) -> None:
+    _demo(django_capture_on_commit_callbacks)
+    organiser = User.objects.get(email="organiser@demo.example")
+    mfa_sign_in(client, organiser)
+
+    ledger_page = client.get("/c/product-circle/ledger/")
+    assert ledger_page.status_code == 200
+    assert len(ledger_page.context["page"].object_list) == 50
+    statements = client.get("/c/product-circle/ledger/weeks/")
+    assert statements.status_code == 200
+    chart = statements.context["chart"]
+    reward_fund = [float(xy.split(",")[1]) for xy in chart.series[0].points.split()]
+    assert reward_fund == sorted(reward_fund, reverse=True)  # the fund grows (y runs down)
+    assert reward_fund[0] > reward_fund[-1]
+    assert client.get("/c/product-circle/payments/").status_code == 200
+
+    member = Membership.objects.get(
+        user__email="member@demo.example", community__slug="product-circle"
+    )
+    client.force_login(member.user)
+    fund = client.get("/c/product-circle/fund/")
+    assert fund.status_code == 200
+    assert sorted(p.pk for p in fund.context["payments"]) == sorted(
+        Payment.objects.filter(membership=member).values_list("pk", flat=True)[:50]
+    )

@@ -1,6 +1,7 @@
 """Load the demo: a community of ~60 members with realistic profiles in Chinese and English,
-an organiser and a moderator, and a week of questions with answers, discussion and ratings
-(community/demo_questions.py); plus a small second community still in the seed phase.
+an organiser and a moderator, a week of questions with answers, discussion and ratings
+(community/demo_questions.py) and a year of payments (community/demo_money.py); plus a small
+second community still in the seed phase.
 
 Idempotent: running it again changes nothing (people are found by e-mail, profiles are set to
 the same values, questions are found by title). Prints the accounts to sign in with.
@@ -20,7 +21,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
-from community import demo_questions
+from community import demo_money, demo_questions
 from members import services
 from members.models import Community, Membership, Tag, User
 from questions.models import Question
@@ -334,6 +335,7 @@ class Command(BaseCommand):
                 _profile(rng, name, handle, chinese),
             )
         demo_questions.load(community=community, moderator=moderator)
+        demo_money.load(community=community, organiser=organiser)
 
         seed = Community.objects.filter(slug="writers-room").first()
         if seed is None:
@@ -381,6 +383,7 @@ class Command(BaseCommand):
         if challenge is not None:
             self.stdout.write(f"  challenge question, public: {challenge.get_absolute_url()}")
         self.stdout.write(f"  briefs to schedule (moderators): /c/{community.slug}/briefs/")
+        self.stdout.write(f"A year of payments: /c/{community.slug}/ledger/weeks/ (organisers)")
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
         self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")

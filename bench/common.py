@@ -1,0 +1,77 @@
+"""What the PostgreSQL benchmarks share: a database of their own (``<name>_bench``, next to
+the one DATABASE_URL names), production-like settings, the services up, Django set up — all
+on import, before the script imports any model — and the timing helpers that print p50/p95.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+
+def bench_database_url() -> str:
+    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/community"))
+    if not url.scheme.startswith("postgres"):
+        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
+    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
+
+
+os.environ["DATABASE_URL"] = bench_database_url()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
+# Production-like: DEBUG off (its query log costs time); a throw-away key for this process.
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
+# Pages are rendered without collectstatic (as in the tests): plain static file URLs.
+os.environ.setdefault("DJANGO_STATIC_MANIFEST", "false")
+sys.argv = [sys.argv[0]]
+
+subprocess.run(  # noqa: S603
+    [sys.executable, str(ROOT / "scripts" / "ensure_services.py")], check=True, env=dict(os.environ)
+)
+
+import django
+
+django.setup()
+# WhiteNoise warns that collectstatic has not run; the pages' static URLs do not need it.
+warnings.filterwarnings("ignore", "No directory at", UserWarning)
+
+
+def timed(label: str, rounds: int, call: Callable[[], str], *, width: int = 52) -> None:
+    """Warm up, then time ``rounds`` calls; print the call's note and p50/p95 in ms."""
+    for _ in range(max(3, rounds // 10)):
+        call()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        note = call()
+        times.append((time.perf_counter() - started) * 1000)
+    q = statistics.quantiles(times, n=100)
+    print(f"{label:<{width}} {note:>12}  p50 {q[49]:7.2f} ms  p95 {q[94]:7.2f} ms", flush=True)
+
+
+def get(client: Client, url: str, expect: str = "") -> Callable[[], str]:
+    """A timed page request: it must answer 200 and contain ``expect``; notes its size."""
+
+    def call() -> str:
+        response = client.get(url, secure=True)
+        assert response.status_code == 200, (url, response.status_code)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert expect.encode() in body, (url, expect)
+        return f"{len(body) // 1024:,} KB"
+
+    return call
