@@ -56,7 +56,7 @@ checks: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4
 
 # Developer tools: refresh the zh-Hans catalogue after changing strings; run the benchmarks.
 messages: $(STAMP)
