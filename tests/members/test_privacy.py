@@ -165,10 +165,21 @@ def exposed(content: bytes | str, *, typed: str = "") -> set[str]:
     return found
 
 
+def _around(text: str, person: str) -> list[str]:
+    """Where a person's hidden values occur in a page, for the failure message."""
+    spots = []
+    for fragment in _fragments(person):
+        at = text.find(fragment)
+        if at >= 0:
+            spots.append(text[max(0, at - 300) : at + 100])
+    return spots
+
+
 def assert_exposes(content: bytes | str, expected: set[str]) -> None:
     """Exactly ``expected`` people's hidden values are in ``content``, each of them whole."""
     text = content if isinstance(content, str) else content.decode("utf-8")
-    assert exposed(text) == expected
+    found = exposed(text)
+    assert found == expected, [_around(text, person) for person in found - expected]
     for person in expected:
         for value in HIDDEN[person].values():
             assert value in text

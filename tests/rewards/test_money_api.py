@@ -9,7 +9,6 @@ import datetime
 import io
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -31,12 +30,11 @@ from tests.factories import (
     set_status,
     totp_activate,
 )
+from tests.rewards.helpers import RECEIVED, SHANGHAI, pay
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Wednesday in 2026-W10 (Monday 2 March); a month from it covers 4 March to 3 April.
-RECEIVED = datetime.datetime(2026, 3, 4, 12, 0, tzinfo=SHANGHAI)
 PAYMENTS = "/api/v1/communities/circle/payments/"
 LEDGER = "/api/v1/communities/circle/ledger/"
 BALANCES = "/api/v1/communities/circle/ledger/balances/"
@@ -65,23 +63,6 @@ def row_counts() -> dict[str, int]:
 
 def entries_of(transaction: Transaction) -> list[tuple[str, int]]:
     return sorted((e.account.kind, e.amount) for e in transaction.entries.select_related("account"))
-
-
-def pay(
-    membership: Membership,
-    kind: str = Payment.Kind.ENTRANCE,
-    amount: int = 20000,
-    received_at: datetime.datetime = RECEIVED,
-) -> Payment:
-    return services.payment_record(
-        community=membership.community,
-        membership=membership,
-        kind=kind,
-        amount=amount,
-        received_at=received_at,
-        method=Payment.Method.BANK_TRANSFER,
-        recorded_by=organiser_of(membership.community).user,
-    )
 
 
 @pytest.fixture
@@ -375,36 +356,6 @@ def test_the_weeks_of_an_unknown_community_are_404(api: APIClient, member: Membe
 
 
 # --- The ledger, its balances and export ----------------------------------------------------
-
-
-@pytest.fixture
-def books(member: Membership, moderator: Membership) -> dict[str, Any]:
-    """An entrance fee in 2026-W10, a monthly fee and a partial correction in 2026-W19, a
-    prize to the moderator."""
-    entrance = pay(member)
-    monthly = pay(
-        moderator,
-        Payment.Kind.MONTHLY,
-        1000,
-        datetime.datetime(2026, 5, 6, 9, 30, tzinfo=SHANGHAI),
-    )
-    correction = services.payment_reverse(
-        payment=entrance,
-        reason=Refund.Reason.CORRECTION,
-        amount=5000,
-        at=datetime.datetime(2026, 5, 7, 18, 0, tzinfo=SHANGHAI),
-        note="typed 200 for 150",
-    )
-    bulk_prizes(
-        member.community,
-        [(moderator, 3000, datetime.datetime(2026, 5, 10, 23, 0, tzinfo=SHANGHAI))],
-    )
-    return {
-        "entrance": Transaction.objects.get(payment=entrance),
-        "monthly": Transaction.objects.get(payment=monthly),
-        "correction": Transaction.objects.get(refund=correction),
-        "prize": Transaction.objects.get(kind=Transaction.Kind.WEEK_CLOSE),
-    }
 
 
 def test_the_ledger_lists_transactions_with_their_entries_newest_first(

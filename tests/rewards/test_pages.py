@@ -10,7 +10,6 @@ import io
 from collections import defaultdict
 from html.parser import HTMLParser
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -32,13 +31,12 @@ from tests.factories import (
     totp_activate,
     totp_code,
 )
+from tests.rewards.helpers import RECEIVED, SHANGHAI, pay
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = datetime.timedelta(days=1)
 WEEK = datetime.timedelta(days=7)
-RECEIVED = datetime.datetime(2026, 3, 4, 12, 0, tzinfo=SHANGHAI)  # Wednesday of 2026-W10
 ORGANISER_PAGES = [
     "/c/circle/ledger/",
     "/c/circle/ledger/weeks/",
@@ -117,56 +115,11 @@ def messages_of(response: Any) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-def pay(
-    membership: Membership,
-    kind: str = Payment.Kind.ENTRANCE,
-    amount: int = 20000,
-    received_at: datetime.datetime = RECEIVED,
-    method: str = Payment.Method.BANK_TRANSFER,
-) -> Payment:
-    return services.payment_record(
-        community=membership.community,
-        membership=membership,
-        kind=kind,
-        amount=amount,
-        received_at=received_at,
-        method=method,
-        recorded_by=organiser_of(membership.community).user,
-    )
-
-
 @pytest.fixture
 def organiser_client(client: Client, organiser: Membership) -> Client:
     """The organiser, signed in with password and TOTP code."""
     mfa_sign_in(client, organiser.user)
     return client
-
-
-@pytest.fixture
-def books(member: Membership, moderator: Membership) -> dict[str, Transaction]:
-    """An entrance fee in 2026-W10; a monthly fee, a partial correction and a prize in W19."""
-    entrance = pay(member)
-    monthly = pay(
-        moderator, Payment.Kind.MONTHLY, 1000, datetime.datetime(2026, 5, 6, 9, 30, tzinfo=SHANGHAI)
-    )
-    correction = services.payment_reverse(
-        payment=entrance,
-        reason=Refund.Reason.CORRECTION,
-        amount=5000,
-        at=datetime.datetime(2026, 5, 7, 18, 0, tzinfo=SHANGHAI),
-        note="typed 200 for 150",
-        recorded_by=organiser_of(member.community).user,
-    )
-    bulk_prizes(
-        member.community,
-        [(moderator, 3000, datetime.datetime(2026, 5, 10, 23, 0, tzinfo=SHANGHAI))],
-    )
-    return {
-        "entrance": Transaction.objects.get(payment=entrance),
-        "monthly": Transaction.objects.get(payment=monthly),
-        "correction": Transaction.objects.get(refund=correction),
-        "prize": Transaction.objects.get(kind=Transaction.Kind.WEEK_CLOSE),
-    }
 
 
 # --- The ledger -----------------------------------------------------------------------------
