@@ -30,6 +30,7 @@ from rest_framework.test import APIClient
 from members import privacy, selectors, services
 from members.models import Community, Membership, Profile
 from tests.factories import add_member, set_status
+from tests.html import without_csrf_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +154,7 @@ def exposed(content: bytes | str, *, typed: str = "") -> set[str]:
     """The people any of whose hidden values (or a word of one) occur in ``content``, raw,
     JSON-escaped or HTML-escaped. Fragments inside ``typed`` (what the viewer sent, which a
     page may echo back to them) are not counted."""
-    text = content if isinstance(content, str) else content.decode("utf-8")
+    text = without_csrf_tokens(content)
     found = set()
     for person in PEOPLE:
         for fragment in _fragments(person):
@@ -177,7 +178,7 @@ def _around(text: str, person: str) -> list[str]:
 
 def assert_exposes(content: bytes | str, expected: set[str]) -> None:
     """Exactly ``expected`` people's hidden values are in ``content``, each of them whole."""
-    text = content if isinstance(content, str) else content.decode("utf-8")
+    text = without_csrf_tokens(content)
     found = exposed(text)
     assert found == expected, [_around(text, person) for person in found - expected]
     for person in expected:

@@ -20,6 +20,7 @@ from members.models import Community, Membership
 from questions import services
 from questions.models import Comment, Notification, Question, Session
 from tests.factories import UserFactory, add_member, make_community, set_status
+from tests.html import without_csrf_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +115,7 @@ def as_user(client: Client, membership: Membership) -> Client:
 
 
 def page(response: Any) -> str:
-    return str(response.content.decode())
+    return without_csrf_tokens(response.content)
 
 
 # --- Who may open it -----------------------------------------------------------------------------
