@@ -126,6 +126,19 @@ def community_update(
     with transaction.atomic():
         locked = Community.objects.select_for_update().get(pk=community.pk)
         before = {f: getattr(locked, f) for f in changes}
+        if changes.get("currency", locked.currency) != locked.currency and (
+            locked.accounts.exists()  # the money app's ledger accounts (rewards.Account)
+        ):
+            raise ValidationError(
+                {
+                    "currency": _(
+                        "The ledger already holds money in %(currency)s; the currency cannot "
+                        "change any more."
+                    )
+                    % {"currency": locked.currency}
+                },
+                code="money_exists",
+            )
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.full_clean()

@@ -854,3 +854,23 @@ def test_members_see_their_own_payments_and_earnings_and_nobody_else_s(
         Payment.objects.filter(membership=member).order_by("-received_at")
     )
     assert [(e.amount, e.earned) for e in response.context["earnings"]] == [(-4242, 4242)]
+
+
+def test_the_currency_cannot_change_once_the_ledger_holds_money(
+    api: APIClient, organiser: Membership, member: Membership
+) -> None:
+    api.force_authenticate(organiser.user)
+    # before any money: the organiser may still change it
+    assert api.patch("/api/v1/communities/circle/", {"currency": "USD"}).status_code == 200
+    assert api.patch("/api/v1/communities/circle/", {"currency": "CNY"}).status_code == 200
+    pay(member)
+    before = row_counts()
+    response = api.patch("/api/v1/communities/circle/", {"currency": "USD", "name": "Renamed"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["currency"]
+    assert "CNY" in response.json()["currency"][0]
+    assert row_counts() == before
+    member.community.refresh_from_db()
+    assert (member.community.currency, member.community.name) == ("CNY", "Circle")
+    # the same currency sent again (as the settings form does) is fine
+    assert api.patch("/api/v1/communities/circle/", {"currency": "CNY"}).status_code == 200
