@@ -27,7 +27,7 @@ from members.currency import max_minor
 from members.models import Community, CommunityAuditLog, Membership, User
 from members.services.profiles import profile_create
 from questions.models import Answer
-from rewards import stripe_gateway
+from rewards import services, stripe_gateway
 from rewards.models import CheckoutSession
 
 Kind = CheckoutSession.Kind
@@ -173,19 +173,6 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
     return _open(checkout=checkout, urls=urls, email=user.email)
 
 
-def _check_tip_amount(amount: object, currency: str) -> int:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise ValidationError(
-            {"amount": _("Give the amount as a whole number of minor units (fen), e.g. 500.")},
-            code="not_integer",
-        )
-    if amount <= 0:
-        raise ValidationError({"amount": _("The amount must be more than zero.")}, code="min")
-    if amount > max_minor(currency) // 100:  # 100,000 major units: far beyond any tip
-        raise ValidationError({"amount": _("This amount is too large.")}, code="too_large")
-    return amount
-
-
 def check_tip(*, tipper: Membership | None, answer: Answer) -> Membership:
     """Who may tip: an active member of the answer's community (PermissionDenied otherwise),
     not its author (ValidationError)."""
@@ -206,7 +193,10 @@ def tip_start(
     """Start paying a tip of ``amount`` (minor units) to an answer's author."""
     tipper = check_tip(tipper=tipper, answer=answer)
     community = tipper.community
-    value = _check_tip_amount(amount, community.currency)
+    # 100,000 major units at most: far beyond any tip
+    value = services.check_amount(
+        amount, community.currency, most=max_minor(community.currency) // 100
+    )
     stripe_gateway.ensure_configured()
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=tipper.pk)

@@ -29,7 +29,11 @@ CLOCK_SKEW = datetime.timedelta(minutes=5)
 OLDEST = datetime.timedelta(days=3650)
 
 
-def _check_amount(amount: object, currency: str, field: str = "amount") -> int:
+def check_amount(
+    amount: object, currency: str, field: str = "amount", *, most: int | None = None
+) -> int:
+    """An amount of money as given: a positive integer of minor units, at most ``most``
+    (by default the guard against typing errors, 10 million major units)."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise ValidationError(
             {field: _("Give the amount as a whole number of minor units (fen), e.g. 20000.")},
@@ -37,12 +41,12 @@ def _check_amount(amount: object, currency: str, field: str = "amount") -> int:
         )
     if amount <= 0:
         raise ValidationError({field: _("The amount must be more than zero.")}, code="min")
-    if amount > max_minor(currency):
+    if amount > (max_minor(currency) if most is None else most):
         raise ValidationError({field: _("This amount is too large.")}, code="too_large")
     return amount
 
 
-def _check_time(moment: object, field: str) -> datetime.datetime:
+def check_time(moment: object, field: str) -> datetime.datetime:
     if not isinstance(moment, datetime.datetime) or timezone.is_naive(moment):
         raise ValidationError({field: _("Give a date and time with its time zone.")})
     now = timezone.now()
@@ -80,8 +84,8 @@ def payment_record(
     if method not in Method.values:
         raise ValidationError({"method": _("Choose how it was paid.")}, code="invalid")
     kind, method = str(kind), str(method)
-    value = _check_amount(amount, community.currency)
-    when = _check_time(received_at, "received_at")
+    value = check_amount(amount, community.currency)
+    when = check_time(received_at, "received_at")
     with transaction.atomic():
         locked = (
             Membership.objects.select_for_update(of=("self",))
@@ -151,7 +155,7 @@ def payment_reverse(
     Stripe id, recording twice returns the first refund."""
     if reason not in Refund.Reason.values:
         raise ValidationError({"reason": _("Choose refund, dispute or correction.")})
-    when = _check_time(at or timezone.now(), "at")
+    when = check_time(at or timezone.now(), "at")
     with transaction.atomic():
         locked = (
             Payment.objects.select_for_update(of=("self",))
@@ -175,7 +179,7 @@ def payment_reverse(
                 code="stripe",
             )
         remaining = refundable(locked)
-        value = remaining if amount is None else _check_amount(amount, locked.currency)
+        value = remaining if amount is None else check_amount(amount, locked.currency)
         if value <= 0 or value > remaining:
             raise ValidationError(
                 {

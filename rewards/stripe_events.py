@@ -295,6 +295,7 @@ def _reverse(
     for refund in Refund.objects.filter(payment__in=payments).exclude(stripe_id__in=ours):
         taken[refund.payment_id] = taken.get(refund.payment_id, 0) + refund.amount
     room = [p.amount - taken.get(p.pk, 0) for p in payments]
+    posted = set(Refund.objects.filter(stripe_id__in=ours).values_list("stripe_id", flat=True))
     for stripe_id, amount, at in sorted(items, key=lambda item: (item[2], item[0])):
         left = amount
         for index, payment in enumerate(payments):
@@ -304,7 +305,7 @@ def _reverse(
             room[index] -= part
             left -= part
             ref = ref_of(stripe_id, index)
-            if Refund.objects.filter(stripe_id=ref).exists():
+            if ref in posted:
                 continue
             services.payment_reverse(
                 payment=payment, reason=reason, amount=part, at=at, stripe_id=ref

@@ -54,8 +54,8 @@ def tip_record(
         raise ValidationError({"answer": _("No such answer.")}, code="other_community")
     if answer.author_id == tipper.pk:
         raise ValidationError({"answer": _("You cannot tip your own answer.")}, code="own")
-    value = services._check_amount(amount, community.currency)
-    when = services._check_time(received_at, "received_at")
+    value = services.check_amount(amount, community.currency)
+    when = services.check_time(received_at, "received_at")
     percent = community.tip_fee_percent if fee_percent is None else fee_percent
     author_part, fee = tip_split(value, percent)
     with transaction.atomic():

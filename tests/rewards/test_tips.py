@@ -261,3 +261,49 @@ def test_a_bad_amount_is_a_form_error(
     assert response.status_code == 400
     assert response.context["form"].errors.keys() == {"amount"}
     assert not CheckoutSession.objects.exists()
+
+
+def test_in_the_growth_phase_no_money_surface_shows_a_member_s_hidden_fields(
+    fake_stripe: FakeStripe,
+    client: Client,
+    api: APIClient,
+    community: Community,
+    organiser: Membership,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from members import services as member_services
+    from tests.html import without_csrf_tokens
+
+    hidden = {"real_name": "Secretname 秘名氏", "company": "Hiddenco 隐藏公司"}
+    tipper = add_member(community, profile={"handle": "tipper"})
+    author = add_member(community, profile={"handle": "author", **hidden})
+    [question] = bulk_questions(
+        community, [tipper, author], 1, week=weeks.start_of(community), answers=1
+    )
+    answer = Answer.objects.get(question=question)
+    member_services.community_enter_growth(actor=organiser, community=community)
+    # the author has paid and has been tipped, so they are on every money list
+    tip_record(tipper=tipper, answer=answer, amount=700, received_at=_yesterday(), stripe_id="cs_x")
+    client.force_login(tipper.user)
+    api.force_authenticate(tipper.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(f"/c/circle/answers/{answer.pk}/tip/", {"amount": "5.00"})
+    assert started.status_code == 303
+    row = CheckoutSession.objects.get()
+    seen = [
+        client.get(f"/c/circle/answers/{answer.pk}/tip/"),
+        client.get("/c/circle/fund/"),
+        client.get(f"/c/circle/checkout/{row.pk}/done/"),
+        api.get(f"/api/v1/checkouts/{row.pk}/"),
+        api.get(f"/api/v1/communities/circle/weeks/{weeks.label(weeks.start_of(community))}/"),
+        api.post(f"/api/v1/answers/{answer.pk}/tips/", {"amount": 0}, format="json"),
+    ]
+    assert [r.status_code for r in seen] == [200, 200, 200, 200, 200, 400]
+    texts = [without_csrf_tokens(r.content) for r in seen]
+    # what Stripe is sent (and shows the payer) names no one either
+    texts += [str(r.params) for r in fake_stripe.requests]
+    for value in hidden.values():
+        for word in value.split():
+            assert not [t for t in texts if word in t], word
+    # the author is named on the tip page — by their handle
+    assert "Tip author" in texts[0]
