@@ -127,12 +127,20 @@ DOCUMENT_XML = (
 )
 
 
+def _member(name: str, compress_type: int) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date: the same document is the same bytes whenever it is
+    built (an entry named by its name alone takes the current second)."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = compress_type
+    return info
+
+
 def docx_bytes() -> bytes:
     """The smallest Word document: its content types and its main part."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES_XML)
-        archive.writestr("word/document.xml", DOCUMENT_XML)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(_member("[Content_Types].xml", zipfile.ZIP_DEFLATED), CONTENT_TYPES_XML)
+        archive.writestr(_member("word/document.xml", zipfile.ZIP_DEFLATED), DOCUMENT_XML)
     return buffer.getvalue()
 
 
@@ -140,7 +148,7 @@ def zip_bytes() -> bytes:
     """A zip that is not a Word document."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("notes.txt", "not a word document")
+        archive.writestr(_member("notes.txt", zipfile.ZIP_STORED), "not a word document")
     return buffer.getvalue()
 
 
