@@ -25,8 +25,13 @@
       .then(function (json) { if (json && body === area.value) target.innerHTML = json.html; })
       .catch(function () {});
   }
-  area.addEventListener("input", function () {
+  function later() {
     clearTimeout(timer);
     timer = setTimeout(render, 300);
-  });
+  }
+  area.addEventListener("input", later);
+  area.addEventListener("change", later);
+  // Text typed (or restored by the browser) before this deferred script ran has had no
+  // preview yet: render it now instead of waiting for the next keystroke.
+  if (area.value && !target.innerHTML.trim()) render();
 })();
