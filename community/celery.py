@@ -30,4 +30,9 @@ app.conf.beat_schedule = {
         "task": "rewards.tasks.stripe_lapse_due",
         "schedule": crontab(minute="5-59/15"),
     },
+    # Stripe: a member an organiser removed (status "left") is not charged again.
+    "stripe-leavers-subscriptions-stop": {
+        "task": "rewards.tasks.stripe_leavers_subscriptions_stop",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -184,11 +184,16 @@ def member_lapse(*, membership: Membership, reason: str) -> None:
     member_services.profile_refresh_search(membership_id=membership.pk)
 
 
+def live_subscriptions_all() -> QuerySet[CheckoutSession]:
+    """Every subscription Stripe may still charge."""
+    return CheckoutSession.objects.filter(
+        kind=CheckoutSession.Kind.JOIN, ended_at__isnull=True
+    ).exclude(stripe_subscription_id="")
+
+
 def live_subscriptions(membership: Membership) -> QuerySet[CheckoutSession]:
     """The member's subscriptions Stripe may still charge."""
-    return CheckoutSession.objects.filter(
-        membership=membership, kind=CheckoutSession.Kind.JOIN, ended_at__isnull=True
-    ).exclude(stripe_subscription_id="")
+    return live_subscriptions_all().filter(membership=membership)
 
 
 def subscriptions_stop(
@@ -272,3 +277,31 @@ def lapse_due(*, now: datetime.datetime | None = None) -> int:
         .order_by("membership_id")
     )
     return sum(standing_enforce(membership_id=m, now=now) for m in list(candidates))
+
+
+def leavers_subscriptions_stop(*, now: datetime.datetime | None = None) -> int:
+    """The beat job's body: a member who left — an organiser ended the membership by hand
+    (``members`` cannot call the money app) — must not be charged again, so their live
+    subscriptions are stopped at once. The month already paid stays in the fund; an
+    organiser who wants to give it back refunds it in Stripe. Returns how many were queued."""
+    now = now or timezone.now()
+    leavers = (
+        live_subscriptions_all()
+        .filter(membership__status=Membership.Status.LEFT, cancel_requested_at__isnull=True)
+        .values_list("membership_id", flat=True)
+        .distinct()
+        .order_by("membership_id")
+    )
+    queued = 0
+    for membership_id in list(leavers):
+        with transaction.atomic():
+            membership = (
+                Membership.objects.select_for_update(of=("self",))
+                .filter(pk=membership_id, status=Membership.Status.LEFT)
+                .first()
+            )
+            if membership is not None:
+                queued += len(
+                    subscriptions_stop(membership=membership, at_period_end=False, now=now)
+                )
+    return queued

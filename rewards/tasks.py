@@ -36,3 +36,9 @@ def stripe_subscription_stop(checkout_id: int) -> None:
 def stripe_lapse_due() -> None:
     """Beat: lapse members whose grace period ran out or whose subscription ended."""
     standing.lapse_due()
+
+
+@shared_task(ignore_result=True)
+def stripe_leavers_subscriptions_stop() -> None:
+    """Beat: stop charging members whose membership an organiser ended by hand."""
+    standing.leavers_subscriptions_stop()

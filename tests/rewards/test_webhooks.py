@@ -977,6 +977,38 @@ def test_a_member_cancels_at_the_end_of_the_month_paid_for(
     assert len([r for r in world.fake.requests if r.path.startswith("/v1/subscriptions/")]) == 1
 
 
+def test_a_member_an_organiser_removes_is_not_charged_again(
+    world: World,
+    send: Callable[[dict[str, Any]], Any],
+    api: Any,
+    organiser: Membership,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # given: a paying Stripe member
+    _paid_first_invoice(world, send)
+    assert standing.leavers_subscriptions_stop() == 0
+    # when: an organiser ends the membership by hand
+    api.force_authenticate(organiser.user)
+    response = api.patch(
+        f"/api/v1/communities/circle/members/{world.joiner.pk}/", {"status": "left"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert world.fake.subscription_changes == {}
+    # then: the beat job stops the subscription at Stripe at once, once
+    with django_capture_on_commit_callbacks(execute=True):
+        assert standing.leavers_subscriptions_stop() == 1
+    assert world.fake.subscription_changes == {world.subscription: "cancelled"}
+    [asked] = [r for r in world.fake.requests if r.path.startswith("/v1/subscriptions/")]
+    assert (asked.method, asked.idempotency_key) == ("DELETE", f"cancel:{world.row.pk}")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert standing.leavers_subscriptions_stop() == 0
+    assert len([r for r in world.fake.requests if r.path.startswith("/v1/subscriptions/")]) == 1
+    # the month already paid stays in the fund: nothing was reversed
+    assert Payment.objects.filter(membership=world.joiner).count() == 2
+    assert not Transaction.objects.filter(reverses__isnull=False).exists()
+    assert not Refund.objects.exists()
+
+
 def test_cancelling_without_a_subscription_is_refused(
     api: Any, member: Membership, fake_stripe: FakeStripe
 ) -> None:
