@@ -32,6 +32,11 @@ urlpatterns = [
         name="api-subscription-cancel",
     ),
     path(
+        "communities/<slug:slug>/subscription/payment-method/",
+        stripe_api.SubscriptionPaymentMethodView.as_view(),
+        name="api-subscription-payment-method",
+    ),
+    path(
         "answers/<int:answer_id>/tips/",
         stripe_api.TipCheckoutView.as_view(),
         name="api-tip-checkout",

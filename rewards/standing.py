@@ -248,6 +248,27 @@ def subscription_cancel(*, membership: Membership) -> CheckoutSession:
     return row
 
 
+def payment_method_update_url(
+    *, membership: Membership, return_url: str, now: datetime.datetime | None = None
+) -> str:
+    """Where the member changes the card their monthly subscription is charged to (after a
+    failed payment, say): a Stripe-hosted page that comes back to ``return_url``. Raises
+    ValidationError when there is no subscription to change, StripeUnavailableError when
+    Stripe cannot be asked. A second ask within the same minute gets the same page (the
+    idempotency key names our row and the minute)."""
+    now = now or timezone.now()
+    row = current_subscription(membership)
+    if row is None or not row.stripe_customer_id or row.cancel_requested_at is not None:
+        raise ValidationError(
+            {"subscription": _("You have no monthly subscription to change.")}, code="none"
+        )
+    return stripe_gateway.payment_method_portal(
+        customer_id=row.stripe_customer_id,
+        return_url=return_url,
+        key=f"payment-method:{row.pk}:{int(now.timestamp()) // 60}",
+    )
+
+
 def subscription_stop_send(*, checkout_id: int) -> bool:
     """The task's body: tell Stripe what we recorded (idempotent: the key names our row and
     the kind of stop). Returns whether a call went out."""

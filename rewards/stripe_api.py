@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
@@ -120,3 +121,19 @@ class SubscriptionCancelView(APIView):
                 "membership_status": viewer.status,
             }
         )
+
+
+class SubscriptionPaymentMethodView(APIView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request, slug: str) -> Response:
+        """Change the card one's monthly subscription is charged to: ``url`` is Stripe's page
+        for it, which comes back to the community's fund page."""
+        viewer = member_access.access_directory(user=request.user, slug=slug)
+        fund = reverse("rewards:fund", kwargs={"slug": slug})
+        try:
+            url = standing.payment_method_update_url(
+                membership=viewer, return_url=request.build_absolute_uri(fund)
+            )
+        except stripe_gateway.StripeUnavailableError as exc:
+            raise StripeUnavailable(str(exc)) from None
+        return Response({"url": url})

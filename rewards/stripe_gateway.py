@@ -187,6 +187,29 @@ def subscription_stop(*, subscription_id: str, key: str, at_period_end: bool) ->
         raise StripeUnavailableError(str(exc)) from exc
 
 
+def payment_method_portal(*, customer_id: str, return_url: str, key: str) -> str:
+    """The address of a Stripe-hosted page where the customer changes the card (or other
+    method) their subscription is charged to; it comes back to ``return_url``. The page only
+    updates the payment method: cancelling goes through our own flow."""
+    try:
+        session = client().v1.billing_portal.sessions.create(
+            params={
+                "customer": customer_id,
+                "return_url": return_url,
+                "flow_data": {"type": "payment_method_update"},
+                "locale": "auto",
+            },
+            options={"idempotency_key": key},
+        )
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(
+            _("Stripe could not open the page just now. Please try again in a minute.")
+        ) from exc
+    if not session.url:
+        raise StripeUnavailableError(_("Stripe did not return a page. Please try again."))
+    return str(session.url)
+
+
 def charge_refunds(*, charge_id: str) -> list[dict[str, Any]]:
     """Every refund of a charge (the charge in a webhook does not list them any more)."""
     try:

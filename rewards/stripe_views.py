@@ -225,6 +225,26 @@ def subscription_cancel(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(reverse("rewards:fund", kwargs={"slug": slug}))
 
 
+@login_required
+@require_POST
+def subscription_payment_method(request: HttpRequest, slug: str) -> HttpResponse:
+    """The member changes the card their subscription is charged to, on Stripe's page."""
+    viewer = member_access.access_directory(user=request.user, slug=slug)
+    fund = reverse("rewards:fund", kwargs={"slug": slug})
+    try:
+        url = standing.payment_method_update_url(
+            membership=viewer, return_url=request.build_absolute_uri(fund)
+        )
+    except ValidationError as exc:
+        for problems in error_dict(exc).values():
+            messages.error(request, " ".join(problems))
+    except stripe_gateway.StripeUnavailableError as exc:
+        messages.error(request, str(exc))
+    else:
+        return redirect(url)
+    return redirect(fund)
+
+
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:

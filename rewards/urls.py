@@ -22,6 +22,11 @@ urlpatterns = [
         stripe_views.subscription_cancel,
         name="subscription_cancel",
     ),
+    path(
+        "c/<slug:slug>/fund/subscription/payment-method/",
+        stripe_views.subscription_payment_method,
+        name="subscription_payment_method",
+    ),
     path("c/<slug:slug>/join/", stripe_views.join, name="join"),
     path("c/<slug:slug>/answers/<int:answer_id>/tip/", stripe_views.tip, name="tip"),
     path(

@@ -558,6 +558,7 @@ POST_ONLY = {
     "questions:comment_remove",
     "questions:rate",
     "rewards:subscription_cancel",
+    "rewards:subscription_payment_method",
 }
 
 
@@ -650,6 +651,7 @@ MONEY_NAMES = {
     "api-tip-checkout",
     "api-checkout",
     "api-subscription-cancel",
+    "api-subscription-payment-method",
     "stripe_webhook",
     "rewards:fund",
     "rewards:ledger",
@@ -663,6 +665,7 @@ MONEY_NAMES = {
     "rewards:checkout_done",
     "rewards:checkout_cancelled",
     "rewards:subscription_cancel",
+    "rewards:subscription_payment_method",
 }
 
 
@@ -718,7 +721,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         *QUESTION_NAMES,
         *MONEY_NAMES,
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 60
+    assert len(SLUG_PATTERNS) == 62
     assert set(QUESTION_NAMES) == {
         "questions:week",
         "questions:week_of",

@@ -6,6 +6,8 @@ form parameters) and answers the few calls the app makes.
   the same idempotency key gets the same session back, as on Stripe.
 - ``GET /pay/<session>`` shows that page; ``POST /pay/<session>`` "pays" and redirects the
   browser to the session's success URL (the browser test walks through it).
+- ``POST /v1/billing_portal/sessions`` makes a customer portal session (same key, same
+  session).
 - ``GET /v1/invoice_payments`` and ``GET /v1/refunds`` answer from what a test put in
   ``invoice_of`` and ``refunds_of``.
 
@@ -53,6 +55,7 @@ class FakeStripe:
     invoice_of: dict[str, str] = field(default_factory=dict)  # payment intent → invoice
     refunds_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # charge →
     fail_with: tuple[int, dict[str, Any]] | None = None
+    portal_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # subscription id → what was asked of it: "cancelled" or "cancel_at_period_end"
     subscription_changes: dict[str, str] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -100,6 +103,25 @@ class FakeStripe:
                 "payment_intent": None,
             }
             self.sessions[session_id] = session
+            if key:
+                self.by_key[key] = session_id
+            return session
+
+    def create_portal_session(self, params: dict[str, str], key: str | None) -> dict[str, Any]:
+        """A customer portal session; the same idempotency key gets the same one back."""
+        with self._lock:
+            if key and key in self.by_key:
+                return self.portal_sessions[self.by_key[key]]
+            session_id = self.next_id("bps")
+            session = {
+                "id": session_id,
+                "object": "billing_portal.session",
+                "customer": params.get("customer"),
+                "return_url": params.get("return_url"),
+                "flow": {"type": params.get("flow_data[type]")},
+                "url": f"{self.base_url}/portal/{session_id}",
+            }
+            self.portal_sessions[session_id] = session
             if key:
                 self.by_key[key] = session_id
             return session
@@ -193,6 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/v1/checkout/sessions":
             key = self.headers.get("Idempotency-Key")
             return self._json(200, self.fake.create_session(params, key))
+        if parts.path == "/v1/billing_portal/sessions":
+            key = self.headers.get("Idempotency-Key")
+            return self._json(200, self.fake.create_portal_session(params, key))
         if parts.path.startswith("/v1/subscriptions/"):
             subscription_id = parts.path.removeprefix("/v1/subscriptions/")
             at_end = params.get("cancel_at_period_end") == "true"

@@ -1019,6 +1019,90 @@ def test_cancelling_without_a_subscription_is_refused(
     assert not fake_stripe.requests
 
 
+def _portal_requests(fake: FakeStripe) -> list[Any]:
+    return [r for r in fake.requests if r.path == "/v1/billing_portal/sessions"]
+
+
+def test_a_member_whose_payment_failed_changes_how_they_pay_on_stripe(
+    world: World, send: Callable[[dict[str, Any]], Any], client: Client
+) -> None:
+    # given: the second month's payment failed
+    _paid_first_invoice(world, send)
+    send(fs.event("invoice.payment_failed", world.invoice(2, amount=1000, paid=False)))
+    client.force_login(world.joiner.user)
+    page = client.get("/c/circle/fund/")
+    assert b"change how you pay here" in page.content
+    # when: they ask to change how they pay
+    response = client.post("/c/circle/fund/subscription/payment-method/")
+    # then: Stripe's page for it, for their customer, coming back to the fund page
+    [asked] = _portal_requests(world.fake)
+    [session] = world.fake.portal_sessions.values()
+    assert response.status_code == 302
+    assert response["Location"] == session["url"]
+    assert asked.params == {
+        "customer": world.session["customer"],
+        "return_url": "http://testserver/c/circle/fund/",
+        "flow_data[type]": "payment_method_update",
+        "locale": "auto",
+    }
+    assert asked.idempotency_key is not None
+    assert asked.idempotency_key.startswith(f"payment-method:{world.row.pk}:")
+    # nothing about the membership or the subscription changed
+    world.joiner.refresh_from_db()
+    assert world.joiner.status == "active"
+    assert world.fake.subscription_changes == {}
+
+
+def test_the_api_gives_the_page_to_change_how_one_pays(
+    world: World, send: Callable[[dict[str, Any]], Any], api: Any
+) -> None:
+    _paid_first_invoice(world, send)
+    api.force_authenticate(world.joiner.user)
+    response = api.post("/api/v1/communities/circle/subscription/payment-method/")
+    assert response.status_code == 200, response.content
+    [session] = world.fake.portal_sessions.values()
+    assert response.json() == {"url": session["url"]}
+
+
+def test_changing_how_one_pays_without_a_subscription_is_refused(
+    api: Any, client: Client, member: Membership, fake_stripe: FakeStripe
+) -> None:
+    api.force_authenticate(member.user)
+    response = api.post("/api/v1/communities/circle/subscription/payment-method/")
+    assert response.status_code == 400
+    assert list(response.json()) == ["subscription"]
+    client.force_login(member.user)
+    page = client.post("/c/circle/fund/subscription/payment-method/", follow=True)
+    assert page.redirect_chain == [("/c/circle/fund/", 302)]
+    assert b"You have no monthly subscription to change." in page.content
+    assert not _portal_requests(fake_stripe)
+
+
+def test_after_cancelling_there_is_no_card_to_change_and_stripe_down_is_a_message(
+    world: World,
+    send: Callable[[dict[str, Any]], Any],
+    client: Client,
+    api: Any,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    _paid_first_invoice(world, send)
+    client.force_login(world.joiner.user)
+    # Stripe refusing: a message on the fund page, 503 from the API, never a 500
+    world.fake.fail_with = (500, {"type": "api_error", "message": "boom"})
+    page = client.post("/c/circle/fund/subscription/payment-method/", follow=True)
+    assert page.redirect_chain == [("/c/circle/fund/", 302)]
+    assert b"Stripe could not open the page just now." in page.content
+    api.force_authenticate(world.joiner.user)
+    assert api.post("/api/v1/communities/circle/subscription/payment-method/").status_code == 503
+    world.fake.fail_with = None
+    # once cancelled, the button is gone and asking is refused
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/c/circle/fund/subscription/cancel/")
+    assert b"Change how I pay" not in client.get("/c/circle/fund/").content
+    response = api.post("/api/v1/communities/circle/subscription/payment-method/")
+    assert response.status_code == 400
+
+
 def test_database_trouble_leaves_the_event_for_the_sweep(
     world: World,
     send: Callable[[dict[str, Any]], Any],
