@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.utils import translation
 
 from members.models import Community, Membership, User
 from rewards.models import Account, Entry, Payment, Refund, Transaction
@@ -36,6 +38,15 @@ def account(*, community: Community, kind: str, membership: Membership | None = 
             return Account.objects.create(**lookup)
     except IntegrityError:  # made by a concurrent request a moment ago
         return Account.objects.get(**lookup)
+
+
+def describe(*parts: object) -> str:
+    """A transaction's description, written in the site's language (LANGUAGE_CODE) whoever
+    posts it — a webhook worker, an organiser browsing in Chinese — so the ledger reads the
+    same throughout. Pass labels lazily (``Payment.Kind(kind).label``), not as displays
+    already translated."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return " · ".join(str(part) for part in parts)
 
 
 def transaction_post(

@@ -113,7 +113,7 @@ def payment_record(
             community=community,
             kind=Transaction.Kind.PAYMENT,
             idempotency_key=f"payment:{payment.pk}",
-            description=f"{payment.get_kind_display()} · {locked.profile.handle}",
+            description=ledger.describe(Kind(payment.kind).label, locked.profile.handle),
             occurred_at=when,
             lines=[
                 (_cash(community, method), value),
@@ -203,7 +203,7 @@ def payment_reverse(
             community=locked.community,
             kind=Transaction.Kind.REFUND,
             idempotency_key=f"refund:{refund.pk}",
-            description=f"{refund.get_reason_display()} · {original.description}",
+            description=ledger.describe(Refund.Reason(refund.reason).label, original.description),
             occurred_at=when,
             lines=ledger.reversal_lines(original, None if whole else value),
             refund=refund,

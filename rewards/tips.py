@@ -96,8 +96,10 @@ def tip_record(
             community=community,
             kind=Transaction.Kind.TIP,
             idempotency_key=f"payment:{payment.pk}",
-            description=f"{payment.get_kind_display()} · {locked.profile.handle} → "
-            f"{author.profile.handle}",
+            description=ledger.describe(
+                Payment.Kind(payment.kind).label,
+                f"{locked.profile.handle} → {author.profile.handle}",
+            ),
             occurred_at=when,
             lines=lines,
             payment=payment,

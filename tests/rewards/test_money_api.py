@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -569,6 +570,30 @@ def test_a_partial_then_the_remaining_correction_reverse_without_deleting(
         # then: refused, naming the amount, nothing written
         assert (response.status_code, list(response.json())) == (400, ["amount"])
     assert row_counts() == before
+
+
+def test_the_ledger_is_written_in_the_site_s_language_whoever_posts(
+    organiser_api: APIClient, member: Membership, settings: Any
+) -> None:
+    # given: an organiser browsing in Chinese, on a site whose language is English
+    settings.LANGUAGE_CODE = "en"
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    # when: they record a payment and correct part of it
+    response = organiser_api.post(PAYMENTS, payload(member, kind="monthly", amount=1000), **chinese)
+    assert response.status_code == 201, response.content
+    payment_id = response.json()["id"]
+    refused = organiser_api.post(reverse_url(payment_id), {"amount": 0}, **chinese)
+    assert refused.status_code == 400
+    assert re.search("[\u4e00-\u9fff]", str(refused.json()))  # they are answered in Chinese
+    corrected = organiser_api.post(
+        reverse_url(payment_id), {"amount": 300, "note": "少收"}, **chinese
+    )
+    assert corrected.status_code == 201, corrected.content
+    # then: the ledger reads in English, like what the webhooks post
+    assert sorted(Transaction.objects.values_list("description", flat=True)) == [
+        "Correction of a mistaken record · Monthly fee · plain",
+        "Monthly fee · plain",
+    ]
 
 
 def test_a_full_correction_reverses_the_original_transaction(
