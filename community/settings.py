@@ -152,6 +152,10 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Community")
+# A code is accepted for one 30-second step either side of now (RFC 6238 §5.2): a code
+# typed as it turns over, or from a phone whose clock is a little off, still works. allauth
+# refuses a code used once already, so the wider window does not allow replays.
+MFA_TOTP_TOLERANCE = 1
 # Organisers reach money pages only when signed in with TOTP (members.access.access_money).
 # The embedded default relaxes it so the demo organiser can open the ledger at once.
 COMMUNITY_ORGANISER_MFA_REQUIRED = env.bool(

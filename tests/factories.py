@@ -299,14 +299,12 @@ def totp_activate(user: User) -> str:
 
 
 def totp_code(secret: str) -> str:
-    """The authenticator app's current code for ``secret`` (waiting for the next one when
-    this one is about to expire, so it is still valid when checked)."""
+    """The authenticator app's current code for ``secret`` (still accepted for a step after
+    it turns over: MFA_TOTP_TOLERANCE, so a slow machine checking it late is no problem)."""
     import time
 
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
-    if time.time() % 30 > 28:
-        time.sleep(30 - time.time() % 30 + 0.05)
     return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
 
 

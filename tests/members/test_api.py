@@ -4,21 +4,22 @@ tags, matcher, import, and the OpenAPI schema and docs."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
-from tests.factories import PASSWORD, UserFactory, add_member, make_community, set_status
+from tests.factories import (
+    PASSWORD,
+    UserFactory,
+    add_member,
+    make_community,
+    set_status,
+    totp_activate,
+    totp_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,8 +142,7 @@ def test_guessing_one_account_s_password_is_stopped_after_five_tries(api: APICli
 def test_an_account_with_totp_needs_the_code_for_a_token(api: APIClient) -> None:
     # given
     user = UserFactory(username="hana")
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
+    secret = totp_activate(user)
     # when the code is missing or wrong
     missing = api.post(TOKEN_URL, {"username": "hana", "password": PASSWORD})
     wrong = api.post(TOKEN_URL, {"username": "hana", "password": PASSWORD, "code": "000000"})
@@ -151,7 +151,7 @@ def test_an_account_with_totp_needs_the_code_for_a_token(api: APIClient) -> None
     assert (wrong.status_code, list(wrong.json())) == (400, ["code"])
     assert not Token.objects.exists()
     # when the current code is given
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    code = totp_code(secret)
     response = api.post(TOKEN_URL, {"username": "hana", "password": PASSWORD, "code": code})
     # then
     assert response.status_code == 200

@@ -4,37 +4,23 @@ balances, the week's budgets and the pages show it."""
 from __future__ import annotations
 
 import datetime
-import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from members import weeks
-from tests.factories import PASSWORD, add_member, make_community, organiser_of
+from tests.factories import add_member, make_community, mfa_token, organiser_of
 
 pytestmark = pytest.mark.django_db
-
-
-def token_with_totp(api: APIClient, user: object) -> str:
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)  # type: ignore[arg-type]
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-    response = api.post(
-        "/api/v1/auth/token/",
-        {"username": user.email, "password": PASSWORD, "code": code},  # type: ignore[attr-defined]
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["token"]
 
 
 def test_offline_payment_end_to_end(api: APIClient, client: Client) -> None:
     community = make_community(slug="money")
     organiser = organiser_of(community)
     member = add_member(community, profile={"handle": "payer"})
-    token = token_with_totp(api, organiser.user)
+    token = mfa_token(api, organiser.user)
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     received = timezone.now() - datetime.timedelta(days=1)
     response = api.post(
