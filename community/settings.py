@@ -272,6 +272,10 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Checkout offers cards, plus Alipay and WeChat Pay where a community accepts them (its
 # settings) and they are listed here; WeChat Pay cannot pay a subscription.
 STRIPE_PAYMENT_METHODS = env.list("STRIPE_PAYMENT_METHODS", default=["card"])
+# Put before every idempotency key this site sends (keys name our own rows, e.g.
+# "checkout:17"): deployments sharing one Stripe account — staging and a demo on the same
+# test keys — must each set a different one, or a row of one could get the other's session.
+STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

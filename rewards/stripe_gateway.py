@@ -63,6 +63,12 @@ def client() -> stripe.StripeClient:
     )
 
 
+def _idempotent(key: str) -> stripe.RequestOptions:
+    """The request options carrying an idempotency key made from our own row, after this
+    deployment's prefix (STRIPE_IDEMPOTENCY_PREFIX)."""
+    return {"idempotency_key": f"{settings.STRIPE_IDEMPOTENCY_PREFIX}{key}"}
+
+
 def payment_methods(*, community: Community, recurring: bool) -> list[str]:
     """The payment methods Checkout offers: cards, plus Alipay and WeChat Pay where the
     community accepts them and the site's Stripe account has them on
@@ -154,7 +160,7 @@ def checkout_create(*, checkout: CheckoutSession, params: dict[str, Any]) -> tup
     try:
         session = client().v1.checkout.sessions.create(
             params=params,  # type: ignore[arg-type]
-            options={"idempotency_key": f"checkout:{checkout.pk}"},
+            options=_idempotent(f"checkout:{checkout.pk}"),
         )
     except stripe.StripeError as exc:
         raise StripeUnavailableError(
@@ -175,10 +181,10 @@ def subscription_stop(*, subscription_id: str, key: str, at_period_end: bool) ->
             subscriptions.update(
                 subscription_id,
                 params={"cancel_at_period_end": True},
-                options={"idempotency_key": key},
+                options=_idempotent(key),
             )
         else:
-            subscriptions.cancel(subscription_id, options={"idempotency_key": key})
+            subscriptions.cancel(subscription_id, options=_idempotent(key))
     except stripe.InvalidRequestError as exc:
         if exc.code == "resource_missing":  # gone already: nothing left to stop
             return
@@ -199,7 +205,7 @@ def payment_method_portal(*, customer_id: str, return_url: str, key: str) -> str
                 "flow_data": {"type": "payment_method_update"},
                 "locale": "auto",
             },
-            options={"idempotency_key": key},
+            options=_idempotent(key),
         )
     except stripe.StripeError as exc:
         raise StripeUnavailableError(

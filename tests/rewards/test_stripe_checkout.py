@@ -130,6 +130,21 @@ def test_when_stripe_fails_the_retry_sends_the_same_idempotency_key(
     assert keys == {f"checkout:{row.pk}"}
 
 
+def test_each_deployment_s_keys_carry_its_prefix(
+    fake_stripe: FakeStripe, client: Client, community: Community, settings: Any
+) -> None:
+    # given: a staging site sharing the Stripe account of another deployment
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "staging-"
+    client.force_login(UserFactory())
+    # when
+    assert _join(client).status_code == 303
+    # then: its key cannot meet the other deployment's key for the same row id
+    row = CheckoutSession.objects.get()
+    assert [call.idempotency_key for call in fake_stripe.created()] == [
+        f"staging-checkout:{row.pk}"
+    ]
+
+
 def test_without_stripe_keys_nothing_is_written(
     settings: Any, client: Client, community: Community
 ) -> None:
