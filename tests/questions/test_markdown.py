@@ -25,10 +25,11 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "rel"},
     "ol": {"start"},
-    "th": {"align"},
-    "td": {"align"},
+    "th": {"class"},
+    "td": {"class"},
 }
 SAFE_SCHEMES = {"http", "https", "mailto"}
+ALIGNMENT_CLASSES = {"align-left", "align-center", "align-right"}
 
 XSS = [
     # script, plain and disguised
@@ -113,6 +114,7 @@ XSS = [
     "> <script>alert(1)</script>",
     "* [x](javascript:alert(1))\n* <img src=x onerror=alert(1)>",
     "| a |\n|---|\n| <img src=x onerror=alert(1)> |\n| [x](javascript:alert(1)) |",
+    '| a |\n|--:|\n| <td class="x" style="background:url(javascript:alert(1))"> |',
     "# <script>alert(1)</script>",
     "**<a href='javascript:alert(1)'>bold</a>**",
 ]
@@ -165,6 +167,8 @@ def assert_safe(html: str) -> None:
             assert name in ALLOWED_ATTRIBUTES.get(tag, set()), (tag, name, html)
             if name == "href":
                 assert _scheme(value or "") in SAFE_SCHEMES | {None}, (value, html)
+            if name == "class":
+                assert value in ALIGNMENT_CLASSES, (value, html)
     for bad in ("javascript:", "vbscript:", "data:text"):
         for _tag, attrs in parsed.tags:
             assert all(bad not in (v or "").lower() for _n, v in attrs), html
@@ -230,6 +234,14 @@ def test_a_dangerous_link_is_no_link(payload: str) -> None:
             "| a | b |\n|---|---|\n| 1 | 2 |",
             "<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n<tbody>\n"
             "<tr>\n<td>1</td>\n<td>2</td>\n</tr>\n</tbody>\n</table>\n",
+        ),
+        (
+            "| l | c | r |\n|:--|:-:|--:|\n| 1 | 2 | 3 |",
+            '<table>\n<thead>\n<tr>\n<th class="align-left">l</th>\n'
+            '<th class="align-center">c</th>\n<th class="align-right">r</th>\n</tr>\n'
+            '</thead>\n<tbody>\n<tr>\n<td class="align-left">1</td>\n'
+            '<td class="align-center">2</td>\n<td class="align-right">3</td>\n</tr>\n'
+            "</tbody>\n</table>\n",
         ),
         (
             '[site](https://example.com "T")',
