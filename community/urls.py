@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from community import views
 from community.moderation_admin import moderation_site
+from members import views as member_views
 from rewards.stripe_views import stripe_webhook
 
 # Staff sign in through allauth (rate limits, two-factor), not the admin's own form.
@@ -19,7 +20,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("payments/stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language menu; the signed-in person's choice is also the language of their e-mails.
+    path("i18n/setlang/", member_views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("manage/", moderation_site.urls),
     path("api/v1/", include("members.api_urls")),

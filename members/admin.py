@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from members import services
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
@@ -16,7 +17,7 @@ from members.models import Community, CommunityAuditLog, Membership, Profile, Ta
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    pass
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), (_("E-mail"), {"fields": ("language",)}))
 
 
 @admin.register(Community)

@@ -6,6 +6,7 @@ import datetime
 import functools
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -65,6 +66,17 @@ slug_validator = RegexValidator(
 
 class User(AbstractUser):
     """A person. Sign-in is by e-mail; ``username`` is kept for the API token endpoint."""
+
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_(
+            "The language of the e-mails we send you: the one you signed up in or last chose "
+            "from the menu (empty: the site's)."
+        ),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -7,12 +7,11 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import user_pk_to_url_str
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from members import mail
 from members.models import Community, Membership
 
 
@@ -55,10 +54,12 @@ def _welcome(membership: Membership, new_account: bool) -> None:
                 "key": default_token_generator.make_token(user),
             },
         )
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("members/email/member_added_subject.txt", context).strip()
-        body = render_to_string("members/email/member_added_body.txt", context)
-    send_mail(" ".join(subject.split()), body, None, [user.email])
+    mail.send_to(
+        user,
+        subject="members/email/member_added_subject.txt",
+        body="members/email/member_added_body.txt",
+        context=context,
+    )
 
 
 @shared_task(ignore_result=True)

@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import access, exports, imports, privacy, selectors, services
+from members import access, exports, imports, mail, privacy, selectors, services
 from members.currency import format_amount
 from members.errors import add_to_form
 from members.forms import (
@@ -314,3 +315,12 @@ def member_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     """The directory as CSV for organisers (bulk copies of the member list stay with them)."""
     viewer = access.access_organiser(user=request.user, slug=slug)
     return exports.directory_csv_response(viewer=viewer)
+
+
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language menu (Django's ``set_language``); a signed-in person's choice is also kept
+    as the language of the e-mails we send them."""
+    response = i18n_views.set_language(request)
+    if request.method == "POST" and request.user.is_authenticated:
+        mail.remember_language(request.user, request.POST.get("language"))
+    return response

@@ -6,13 +6,11 @@ E-mails name people by handle only (members.privacy.display_name), whatever the 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from members import privacy
+from members import mail, privacy
 from members.models import User
 from questions.models import Answer, Comment, Notification, Question
 
@@ -66,10 +64,12 @@ def email(notification_id: int) -> bool:
             "actor": actor,
             "url": settings.SITE_URL + notification.question.get_absolute_url(),
         }
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string("questions/email/notification_subject.txt", context)
-            body = render_to_string("questions/email/notification_body.txt", context)
-        send_mail(" ".join(subject.split()), body, None, [notification.recipient.email])
+        mail.send_to(
+            notification.recipient,
+            subject="questions/email/notification_subject.txt",
+            body="questions/email/notification_body.txt",
+            context=context,
+        )
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
     return True
