@@ -273,10 +273,11 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Checkout offers cards, plus Alipay and WeChat Pay where a community accepts them (its
 # settings) and they are listed here; WeChat Pay cannot pay a subscription.
 STRIPE_PAYMENT_METHODS = env.list("STRIPE_PAYMENT_METHODS", default=["card"])
-# Put before every idempotency key this site sends (keys name our own rows, e.g.
-# "checkout:17"): deployments sharing one Stripe account — staging and a demo on the same
-# test keys — must each set a different one, or a row of one could get the other's session.
-STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
+# This deployment's name on a Stripe account it shares with others (staging and a demo on
+# the same test keys): it prefixes every idempotency key we send (keys name our own rows,
+# e.g. "checkout:17") and marks the metadata of what we create, so one deployment never
+# gets another's session nor acts on another's webhooks. Each must set a different one.
+STRIPE_DEPLOYMENT_NAME = env.str("STRIPE_DEPLOYMENT_NAME", default="")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

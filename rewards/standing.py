@@ -23,10 +23,11 @@ the beat job ``rewards.tasks.stripe_lapse_due`` runs it for everyone due.
 from __future__ import annotations
 
 import datetime
+import logging
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,7 @@ from rewards import stripe_gateway
 from rewards.models import CheckoutSession, Payment
 
 Standing = CheckoutSession.SubscriptionStatus
+logger = logging.getLogger(__name__)
 
 
 def _derive(row: CheckoutSession) -> str:
@@ -249,23 +251,41 @@ def subscription_cancel(*, membership: Membership) -> CheckoutSession:
 
 
 def payment_method_update_url(
-    *, membership: Membership, return_url: str, now: datetime.datetime | None = None
+    *,
+    membership: Membership,
+    success_url: str,
+    cancel_url: str,
+    now: datetime.datetime | None = None,
 ) -> str:
-    """Where the member changes the card their monthly subscription is charged to (after a
-    failed payment, say): a Stripe-hosted page that comes back to ``return_url``. Raises
-    ValidationError when there is no subscription to change, StripeUnavailableError when
-    Stripe cannot be asked. A second ask within the same minute gets the same page (the
-    idempotency key names our row and the minute)."""
+    """Where the member changes how their monthly subscription is paid (after a failed
+    payment, say): a Stripe Checkout page that saves a new card or account, charging
+    nothing. Raises ValidationError when there is no subscription to change,
+    StripeUnavailableError when Stripe cannot be asked. A second ask within the same minute
+    gets the same page (the idempotency key names our row and the minute)."""
     now = now or timezone.now()
     row = current_subscription(membership)
     if row is None or not row.stripe_customer_id or row.cancel_requested_at is not None:
         raise ValidationError(
             {"subscription": _("You have no monthly subscription to change.")}, code="none"
         )
-    return stripe_gateway.payment_method_portal(
-        customer_id=row.stripe_customer_id,
-        return_url=return_url,
+    return stripe_gateway.payment_method_checkout(
+        checkout=row,
+        success_url=success_url,
+        cancel_url=cancel_url,
         key=f"payment-method:{row.pk}:{int(now.timestamp()) // 60}",
+    )
+
+
+def payment_method_saved(*, row: CheckoutSession, setup_intent_id: str) -> bool:
+    """Stripe saved the member's new card or account (a setup Checkout of ``row``'s member):
+    the subscription is charged with it from now on, its failed invoice included when Stripe
+    tries again. Nothing to do for a subscription that has ended. Idempotent."""
+    if row.ended_at is not None or not row.stripe_subscription_id:
+        return False
+    return bool(
+        stripe_gateway.subscription_payment_method_set(
+            subscription_id=row.stripe_subscription_id, setup_intent_id=setup_intent_id
+        )
     )
 
 
@@ -308,21 +328,29 @@ def leavers_subscriptions_stop(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     leavers = (
         live_subscriptions_all()
-        .filter(membership__status=Membership.Status.LEFT, cancel_requested_at__isnull=True)
+        .filter(
+            membership__status=Membership.Status.LEFT,
+            cancel_requested_at__isnull=True,
+            # a join still being paid (a former member coming back) is not stopped
+            status=CheckoutSession.Status.COMPLETED,
+        )
         .values_list("membership_id", flat=True)
         .distinct()
         .order_by("membership_id")
     )
     queued = 0
     for membership_id in list(leavers):
-        with transaction.atomic():
-            membership = (
-                Membership.objects.select_for_update(of=("self",))
-                .filter(pk=membership_id, status=Membership.Status.LEFT)
-                .first()
-            )
-            if membership is not None:
-                queued += len(
-                    subscriptions_stop(membership=membership, at_period_end=False, now=now)
+        try:
+            with transaction.atomic():
+                membership = (
+                    Membership.objects.select_for_update(of=("self",))
+                    .filter(pk=membership_id, status=Membership.Status.LEFT)
+                    .first()
                 )
+                if membership is not None:
+                    queued += len(
+                        subscriptions_stop(membership=membership, at_period_end=False, now=now)
+                    )
+        except DatabaseError:  # a lock conflict with a webhook, say: the next run tries again
+            logger.exception("Could not stop the subscriptions of membership %s", membership_id)
     return queued

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
@@ -22,7 +21,7 @@ from members.serializers import MinorUnitsField, StrictPayloadMixin
 from questions import access as question_access
 from rewards import checkout, standing, stripe_gateway
 from rewards.models import CheckoutSession
-from rewards.stripe_views import checkout_urls
+from rewards.stripe_views import checkout_urls, payment_method_urls
 
 
 class StripeUnavailable(APIException):
@@ -126,13 +125,14 @@ class SubscriptionCancelView(APIView):
 class SubscriptionPaymentMethodView(APIView):
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request, slug: str) -> Response:
-        """Change the card one's monthly subscription is charged to: ``url`` is Stripe's page
-        for it, which comes back to the community's fund page."""
+        """Change how one's monthly subscription is paid: ``url`` is a Stripe Checkout page
+        that saves a new card or account (charging nothing) and comes back to the
+        community's fund page."""
         viewer = member_access.access_directory(user=request.user, slug=slug)
-        fund = reverse("rewards:fund", kwargs={"slug": slug})
+        success_url, cancel_url = payment_method_urls(request._request, slug)
         try:
             url = standing.payment_method_update_url(
-                membership=viewer, return_url=request.build_absolute_uri(fund)
+                membership=viewer, success_url=success_url, cancel_url=cancel_url
             )
         except stripe_gateway.StripeUnavailableError as exc:
             raise StripeUnavailable(str(exc)) from None

@@ -58,7 +58,7 @@ def _amount(value: object) -> int:
 
 def _row(metadata: object, *, lock: bool = True) -> CheckoutSession | None:
     """Our checkout named by a Stripe object's metadata (None: not one of ours)."""
-    if not isinstance(metadata, Mapping):
+    if not isinstance(metadata, Mapping) or not stripe_gateway.ours(metadata):
         return None
     ref = metadata.get("checkout")
     if not isinstance(ref, str) or not ref.isdigit():
@@ -84,6 +84,8 @@ def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
     row = _row(session.get("metadata"))
     if row is None:
         return False
+    if session.get("mode") == "setup":
+        return _payment_method_saved(row, session)
     for field, key in (
         ("stripe_customer_id", "customer"),
         ("stripe_subscription_id", "subscription"),
@@ -132,6 +134,25 @@ def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
         standing.subscriptions_stop(membership=row.membership, at_period_end=False, keep=row)
     standing.standing_enforce(membership_id=row.membership_id)
     return True
+
+
+def _payment_method_saved(row: CheckoutSession, session: Mapping[str, Any]) -> bool:
+    """A member saved a new way to pay their subscription (fund page, "Change how I pay")."""
+    metadata = session.get("metadata") or {}
+    if metadata.get("purpose") != stripe_gateway.PAYMENT_METHOD_PURPOSE:
+        return False
+    if row.kind != CheckoutSession.Kind.JOIN or _id(session.get("customer")) not in (
+        "",
+        row.stripe_customer_id,
+    ):
+        raise BadEventError("a payment-method setup for another customer's checkout")
+    setup_intent = _id(session.get("setup_intent"))
+    if session.get("status") != "complete" or not setup_intent:
+        return False
+    try:
+        return standing.payment_method_saved(row=row, setup_intent_id=setup_intent)
+    except stripe_gateway.StripeUnavailableError as exc:
+        raise WaitingError(f"could not set the subscription's payment method: {exc}") from None
 
 
 def session_expired(event: Event, session: Mapping[str, Any]) -> bool:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import stripe
@@ -23,6 +25,8 @@ from django.utils.translation import gettext as _
 
 from members.models import Community
 from rewards.models import CheckoutSession
+
+logger = logging.getLogger(__name__)
 
 # Webhooks signed more than this many seconds before or after our clock are refused.
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -65,8 +69,15 @@ def client() -> stripe.StripeClient:
 
 def _idempotent(key: str) -> stripe.RequestOptions:
     """The request options carrying an idempotency key made from our own row, after this
-    deployment's prefix (STRIPE_IDEMPOTENCY_PREFIX)."""
-    return {"idempotency_key": f"{settings.STRIPE_IDEMPOTENCY_PREFIX}{key}"}
+    deployment's name (STRIPE_DEPLOYMENT_NAME) when it shares the Stripe account."""
+    name = settings.STRIPE_DEPLOYMENT_NAME
+    return {"idempotency_key": f"{name}:{key}" if name else key}
+
+
+def ours(metadata: Mapping[str, Any]) -> bool:
+    """Whether a Stripe object's metadata is this deployment's (not another's on the same
+    Stripe account: STRIPE_DEPLOYMENT_NAME)."""
+    return bool(str(metadata.get("deployment") or "") == settings.STRIPE_DEPLOYMENT_NAME)
 
 
 def payment_methods(*, community: Community, recurring: bool) -> list[str]:
@@ -87,12 +98,15 @@ def payment_methods(*, community: Community, recurring: bool) -> list[str]:
 
 def _metadata(checkout: CheckoutSession) -> dict[str, str]:
     """What every Stripe object of this checkout carries back to us in its webhooks."""
-    return {
+    metadata = {
         "checkout": str(checkout.pk),
         "community": str(checkout.community_id),
         "membership": str(checkout.membership_id),
         "kind": checkout.kind,
     }
+    if settings.STRIPE_DEPLOYMENT_NAME:
+        metadata["deployment"] = settings.STRIPE_DEPLOYMENT_NAME
+    return metadata
 
 
 def _line(amount: int, currency: str, name: str, *, monthly: bool = False) -> dict[str, Any]:
@@ -193,27 +207,65 @@ def subscription_stop(*, subscription_id: str, key: str, at_period_end: bool) ->
         raise StripeUnavailableError(str(exc)) from exc
 
 
-def payment_method_portal(*, customer_id: str, return_url: str, key: str) -> str:
-    """The address of a Stripe-hosted page where the customer changes the card (or other
-    method) their subscription is charged to; it comes back to ``return_url``. The page only
-    updates the payment method: cancelling goes through our own flow."""
+# The metadata "purpose" of a Checkout session (mode "setup") that changes how a member's
+# subscription is paid; its completion is handled in rewards.stripe_events.
+PAYMENT_METHOD_PURPOSE = "payment_method"
+
+
+def payment_method_checkout(
+    *, checkout: CheckoutSession, success_url: str, cancel_url: str, key: str
+) -> str:
+    """The address of a Stripe Checkout page (mode ``setup``) where the member of ``checkout``
+    (a join with a subscription) enters a new card or account; charges nothing. Once Stripe
+    reports it complete, ``subscription_payment_method_set`` makes it the subscription's."""
+    metadata = {**_metadata(checkout), "purpose": PAYMENT_METHOD_PURPOSE}
+    params: dict[str, Any] = {
+        "mode": "setup",
+        "customer": checkout.stripe_customer_id,
+        "currency": checkout.currency.lower(),
+        "allowed_payment_method_types": payment_methods(
+            community=checkout.community, recurring=True
+        ),
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": str(checkout.pk),
+        "metadata": metadata,
+        "setup_intent_data": {"metadata": metadata},
+        "locale": "auto",
+    }
     try:
-        session = client().v1.billing_portal.sessions.create(
-            params={
-                "customer": customer_id,
-                "return_url": return_url,
-                "flow_data": {"type": "payment_method_update"},
-                "locale": "auto",
-            },
+        session = client().v1.checkout.sessions.create(
+            params=params,  # type: ignore[arg-type]
             options=_idempotent(key),
         )
     except stripe.StripeError as exc:
+        logger.warning("Stripe refused a payment-method Checkout session: %s", exc)
         raise StripeUnavailableError(
             _("Stripe could not open the page just now. Please try again in a minute.")
         ) from exc
     if not session.url:
         raise StripeUnavailableError(_("Stripe did not return a page. Please try again."))
     return str(session.url)
+
+
+def subscription_payment_method_set(*, subscription_id: str, setup_intent_id: str) -> str:
+    """Make the payment method a completed setup collected the one ``subscription_id`` is
+    charged with from now on (Checkout gave the subscription its own default, which wins over
+    the customer's). Returns the payment method's id."""
+    try:
+        intent = client().v1.setup_intents.retrieve(setup_intent_id)
+        method = intent.payment_method
+        method_id = method if isinstance(method, str) else str(getattr(method, "id", "") or "")
+        if intent.status != "succeeded" or not method_id:
+            return ""
+        client().v1.subscriptions.update(
+            subscription_id,
+            params={"default_payment_method": method_id},
+            options=_idempotent(f"payment-method:{setup_intent_id}"),
+        )
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(str(exc)) from exc
+    return method_id
 
 
 def charge_refunds(*, charge_id: str) -> list[dict[str, Any]]:

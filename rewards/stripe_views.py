@@ -40,7 +40,7 @@ from rewards.models import CheckoutSession
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 
 
-def _with_checkout_csp(response: HttpResponse) -> HttpResponse:
+def with_checkout_csp(response: HttpResponse) -> HttpResponse:
     """Let this page's form go on to Stripe's payment page (``form-action`` covers the
     redirect that follows the POST)."""
     origins = [STRIPE_CHECKOUT_ORIGIN]
@@ -68,8 +68,8 @@ def checkout_urls(request: HttpRequest) -> checkout.UrlsFor:
     return urls
 
 
-def _to_stripe(row: CheckoutSession) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(row.url)
+def _to_stripe(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
 
@@ -100,7 +100,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, str(exc))
             status = 503
         else:
-            return _to_stripe(row)
+            return _to_stripe(row.url)
     context = {
         "community": community,
         "viewer": viewer,
@@ -110,7 +110,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         "today": format_amount(entrance + monthly, community.currency),
         "online": stripe_gateway.configured(),
     }
-    return _with_checkout_csp(render(request, "rewards/join.html", context, status=status))
+    return with_checkout_csp(render(request, "rewards/join.html", context, status=status))
 
 
 class TipForm(forms.Form):
@@ -160,7 +160,7 @@ def tip(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
                 form.add_error(None, str(exc))
                 status = 503
             else:
-                return _to_stripe(row)
+                return _to_stripe(row.url)
     context = {
         "community": community,
         "viewer": viewer,
@@ -169,7 +169,7 @@ def tip(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
         "fee_percent": community.tip_fee_percent,
         "online": stripe_gateway.configured(),
     }
-    return _with_checkout_csp(render(request, "rewards/tip.html", context, status=status))
+    return with_checkout_csp(render(request, "rewards/tip.html", context, status=status))
 
 
 def _own_checkout(request: HttpRequest, slug: str, checkout_id: int) -> CheckoutSession:
@@ -225,15 +225,22 @@ def subscription_cancel(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(reverse("rewards:fund", kwargs={"slug": slug}))
 
 
+def payment_method_urls(request: HttpRequest, slug: str) -> tuple[str, str]:
+    """Where Stripe sends a member back after changing how they pay: the fund page, saying
+    so, or as it was."""
+    fund = request.build_absolute_uri(reverse("rewards:fund", kwargs={"slug": slug}))
+    return f"{fund}?payment-method=saved", fund
+
+
 @login_required
 @require_POST
 def subscription_payment_method(request: HttpRequest, slug: str) -> HttpResponse:
-    """The member changes the card their subscription is charged to, on Stripe's page."""
+    """The member changes how their subscription is paid, on a Stripe Checkout page."""
     viewer = member_access.access_directory(user=request.user, slug=slug)
-    fund = reverse("rewards:fund", kwargs={"slug": slug})
+    success_url, cancel_url = payment_method_urls(request, slug)
     try:
         url = standing.payment_method_update_url(
-            membership=viewer, return_url=request.build_absolute_uri(fund)
+            membership=viewer, success_url=success_url, cancel_url=cancel_url
         )
     except ValidationError as exc:
         for problems in error_dict(exc).values():
@@ -241,8 +248,8 @@ def subscription_payment_method(request: HttpRequest, slug: str) -> HttpResponse
     except stripe_gateway.StripeUnavailableError as exc:
         messages.error(request, str(exc))
     else:
-        return redirect(url)
-    return redirect(fund)
+        return _to_stripe(url)
+    return redirect(reverse("rewards:fund", kwargs={"slug": slug}))
 
 
 @csrf_exempt

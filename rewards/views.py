@@ -26,6 +26,7 @@ from members.pagination import CappedPaginator
 from rewards import charts, exports, ledger, selectors, services, standing
 from rewards.forms import LedgerFilterForm, OfflinePaymentForm, ReverseForm
 from rewards.models import Payment, Refund
+from rewards.stripe_views import with_checkout_csp
 
 
 def money_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -206,7 +207,11 @@ def fund_page(request: HttpRequest, slug: str) -> HttpResponse:
     community = viewer.community
     starts = selectors.recent_weeks(community, back=7, ahead=4)
     rows = selectors.statements(community=community, starts=starts)
-    return render(
+    if request.GET.get("payment-method") == "saved":
+        messages.success(
+            request, _("Saved with Stripe: your subscription is paid this way from now on.")
+        )
+    response = render(
         request,
         "rewards/fund.html",
         {
@@ -220,3 +225,5 @@ def fund_page(request: HttpRequest, slug: str) -> HttpResponse:
             "currency": community.currency,
         },
     )
+    # "Change how I pay" posts here and is sent on to Stripe's page.
+    return with_checkout_csp(response)

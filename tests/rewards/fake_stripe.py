@@ -6,8 +6,9 @@ form parameters) and answers the few calls the app makes.
   the same idempotency key gets the same session back, as on Stripe.
 - ``GET /pay/<session>`` shows that page; ``POST /pay/<session>`` "pays" and redirects the
   browser to the session's success URL (the browser test walks through it).
-- ``POST /v1/billing_portal/sessions`` makes a customer portal session (same key, same
-  session).
+- A session in ``setup`` mode, once "paid", holds a succeeded SetupIntent with a new payment
+  method (``GET /v1/setup_intents/<id>``); ``POST /v1/subscriptions/<id>`` with
+  ``default_payment_method`` is recorded in ``subscription_methods``.
 - ``GET /v1/invoice_payments`` and ``GET /v1/refunds`` answer from what a test put in
   ``invoice_of`` and ``refunds_of``.
 
@@ -55,7 +56,9 @@ class FakeStripe:
     invoice_of: dict[str, str] = field(default_factory=dict)  # payment intent → invoice
     refunds_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # charge →
     fail_with: tuple[int, dict[str, Any]] | None = None
-    portal_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    setup_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # subscription id → the payment method it was told to charge from now on
+    subscription_methods: dict[str, str] = field(default_factory=dict)
     # subscription id → what was asked of it: "cancelled" or "cancel_at_period_end"
     subscription_changes: dict[str, str] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -90,14 +93,15 @@ class FakeStripe:
                 "status": "open",
                 "payment_status": "unpaid",
                 "amount_total": sum(amounts),
-                "currency": params.get("line_items[0][price_data][currency]"),
+                "currency": params.get("line_items[0][price_data][currency]")
+                or params.get("currency"),
                 "metadata": metadata,
                 "client_reference_id": params.get("client_reference_id"),
                 "customer_email": params.get("customer_email"),
                 "success_url": params.get("success_url"),
                 "cancel_url": params.get("cancel_url"),
                 "url": f"{self.base_url}/pay/{session_id}",
-                "customer": None,
+                "customer": params.get("customer"),
                 "subscription": None,
                 "invoice": None,
                 "payment_intent": None,
@@ -107,30 +111,23 @@ class FakeStripe:
                 self.by_key[key] = session_id
             return session
 
-    def create_portal_session(self, params: dict[str, str], key: str | None) -> dict[str, Any]:
-        """A customer portal session; the same idempotency key gets the same one back."""
-        with self._lock:
-            if key and key in self.by_key:
-                return self.portal_sessions[self.by_key[key]]
-            session_id = self.next_id("bps")
-            session = {
-                "id": session_id,
-                "object": "billing_portal.session",
-                "customer": params.get("customer"),
-                "return_url": params.get("return_url"),
-                "flow": {"type": params.get("flow_data[type]")},
-                "url": f"{self.base_url}/portal/{session_id}",
-            }
-            self.portal_sessions[session_id] = session
-            if key:
-                self.by_key[key] = session_id
-            return session
-
     def pay(self, session_id: str) -> dict[str, Any]:
         """What paying on Stripe's page does to the session."""
         session = self.sessions[session_id]
         if session["status"] != "complete":
             session.update(status="complete", payment_status="paid")
+            if session["mode"] == "setup":
+                session["payment_status"] = "no_payment_required"
+                intent_id = self.next_id("seti")
+                self.setup_intents[intent_id] = {
+                    "id": intent_id,
+                    "object": "setup_intent",
+                    "status": "succeeded",
+                    "customer": session["customer"],
+                    "payment_method": self.next_id("pm"),
+                }
+                session["setup_intent"] = intent_id
+                return session
             session["customer"] = self.next_id("cus")
             if session["mode"] == "subscription":
                 session["subscription"] = self.next_id("sub")
@@ -191,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._list(parts.path, found)
         if parts.path == "/v1/refunds":
             return self._list(parts.path, self.fake.refunds_of.get(params.get("charge", ""), []))
+        if parts.path.startswith("/v1/setup_intents/"):
+            intent = self.fake.setup_intents.get(parts.path.removeprefix("/v1/setup_intents/"))
+            return self._not_found() if intent is None else self._json(200, intent)
         return self._not_found()
 
     def do_POST(self) -> None:
@@ -215,11 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/v1/checkout/sessions":
             key = self.headers.get("Idempotency-Key")
             return self._json(200, self.fake.create_session(params, key))
-        if parts.path == "/v1/billing_portal/sessions":
-            key = self.headers.get("Idempotency-Key")
-            return self._json(200, self.fake.create_portal_session(params, key))
         if parts.path.startswith("/v1/subscriptions/"):
             subscription_id = parts.path.removeprefix("/v1/subscriptions/")
+            if params.get("default_payment_method"):
+                self.fake.subscription_methods[subscription_id] = params["default_payment_method"]
             at_end = params.get("cancel_at_period_end") == "true"
             if at_end and self.fake.subscription_changes.get(subscription_id) != "cancelled":
                 self.fake.subscription_changes[subscription_id] = "cancel_at_period_end"

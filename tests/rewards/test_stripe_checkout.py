@@ -134,14 +134,14 @@ def test_each_deployment_s_keys_carry_its_prefix(
     fake_stripe: FakeStripe, client: Client, community: Community, settings: Any
 ) -> None:
     # given: a staging site sharing the Stripe account of another deployment
-    settings.STRIPE_IDEMPOTENCY_PREFIX = "staging-"
+    settings.STRIPE_DEPLOYMENT_NAME = "staging"
     client.force_login(UserFactory())
     # when
     assert _join(client).status_code == 303
     # then: its key cannot meet the other deployment's key for the same row id
     row = CheckoutSession.objects.get()
     assert [call.idempotency_key for call in fake_stripe.created()] == [
-        f"staging-checkout:{row.pk}"
+        f"staging:checkout:{row.pk}"
     ]
 
 

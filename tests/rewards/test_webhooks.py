@@ -1019,11 +1019,35 @@ def test_cancelling_without_a_subscription_is_refused(
     assert not fake_stripe.requests
 
 
-def _portal_requests(fake: FakeStripe) -> list[Any]:
-    return [r for r in fake.requests if r.path == "/v1/billing_portal/sessions"]
+def test_events_of_another_deployment_on_the_same_stripe_account_are_ignored(
+    world: World, send: Callable[[dict[str, Any]], Any], settings: Any
+) -> None:
+    # given: this deployment is "prod"; staging shares the Stripe account, and its row ids
+    # are the same small numbers as ours
+    settings.STRIPE_DEPLOYMENT_NAME = "prod"
+    staging = fs.session_completed(
+        {**world.session, "metadata": {**world.metadata, "deployment": "staging"}}
+    )
+    unmarked = fs.session_completed(world.session)  # made before "prod" was named
+    # when / then: neither is acted on
+    send(staging)
+    send(unmarked)
+    assert (_status(staging)[0], _status(unmarked)[0]) == ("ignored", "ignored")
+    assert not Payment.objects.exists()
+    # ours is
+    mine = fs.session_completed(
+        {**world.session, "metadata": {**world.metadata, "deployment": "prod"}}
+    )
+    send(mine)
+    assert _status(mine)[0] == "processed"
+    assert Payment.objects.filter(membership=world.joiner).exists()
 
 
-def test_a_member_whose_payment_failed_changes_how_they_pay_on_stripe(
+def _setup_requests(fake: FakeStripe) -> list[Any]:
+    return [r for r in fake.created() if r.params.get("mode") == "setup"]
+
+
+def test_a_member_whose_payment_failed_changes_how_they_pay(
     world: World, send: Callable[[dict[str, Any]], Any], client: Client
 ) -> None:
     # given: the second month's payment failed
@@ -1032,25 +1056,60 @@ def test_a_member_whose_payment_failed_changes_how_they_pay_on_stripe(
     client.force_login(world.joiner.user)
     page = client.get("/c/circle/fund/")
     assert b"change how you pay here" in page.content
+    # the page's form may go on to Stripe (the CSP's form-action covers the redirect)
+    assert "form-action 'self' https://checkout.stripe.com" in page["Content-Security-Policy"]
     # when: they ask to change how they pay
     response = client.post("/c/circle/fund/subscription/payment-method/")
-    # then: Stripe's page for it, for their customer, coming back to the fund page
-    [asked] = _portal_requests(world.fake)
-    [session] = world.fake.portal_sessions.values()
-    assert response.status_code == 302
-    assert response["Location"] == session["url"]
-    assert asked.params == {
-        "customer": world.session["customer"],
-        "return_url": "http://testserver/c/circle/fund/",
-        "flow_data[type]": "payment_method_update",
-        "locale": "auto",
-    }
+    # then: a Stripe Checkout page in setup mode for their customer, charging nothing
+    [asked] = _setup_requests(world.fake)
+    [session] = [s for s in world.fake.sessions.values() if s["mode"] == "setup"]
+    assert (response.status_code, response["Location"]) == (303, session["url"])
+    assert asked.params["customer"] == world.session["customer"]
+    assert asked.params["currency"] == "cny"
+    assert asked.params["success_url"] == "http://testserver/c/circle/fund/?payment-method=saved"
+    assert asked.params["cancel_url"] == "http://testserver/c/circle/fund/"
+    assert asked.params["metadata[purpose]"] == "payment_method"
+    assert asked.params["setup_intent_data[metadata][checkout]"] == str(world.row.pk)
+    assert not any(k.startswith("line_items") for k in asked.params)
     assert asked.idempotency_key is not None
     assert asked.idempotency_key.startswith(f"payment-method:{world.row.pk}:")
-    # nothing about the membership or the subscription changed
+    # when: they save a new card on Stripe's page and Stripe reports it, twice
+    world.fake.pay(session["id"])
+    send(fs.session_completed(session))
+    send(fs.session_completed(session))
+    # then: the subscription is charged with the new card from now on
+    [intent] = world.fake.setup_intents.values()
+    assert world.fake.subscription_methods == {world.subscription: intent["payment_method"]}
+    path = f"/v1/subscriptions/{world.subscription}"
+    updates = [r for r in world.fake.requests if r.path == path]
+    assert {r.idempotency_key for r in updates} == {f"payment-method:{intent['id']}"}
+    # and nothing about the membership, the payments or the subscription's life changed
     world.joiner.refresh_from_db()
     assert world.joiner.status == "active"
     assert world.fake.subscription_changes == {}
+    assert Payment.objects.filter(membership=world.joiner).count() == 2
+    # back from Stripe, the member is told
+    back = client.get("/c/circle/fund/?payment-method=saved")
+    assert b"your subscription is paid this way from now on" in back.content
+
+
+def test_a_setup_for_someone_else_s_customer_is_refused(
+    world: World, send: Callable[[dict[str, Any]], Any]
+) -> None:
+    _paid_first_invoice(world, send)
+    forged = {
+        "id": "cs_forged",
+        "object": "checkout.session",
+        "mode": "setup",
+        "status": "complete",
+        "customer": "cus_someone_else",
+        "setup_intent": "seti_x",
+        "metadata": {**world.metadata, "purpose": "payment_method"},
+    }
+    event = fs.session_completed(forged)
+    send(event)
+    assert _status(event)[0] == "failed"
+    assert world.fake.subscription_methods == {}
 
 
 def test_the_api_gives_the_page_to_change_how_one_pays(
@@ -1060,7 +1119,7 @@ def test_the_api_gives_the_page_to_change_how_one_pays(
     api.force_authenticate(world.joiner.user)
     response = api.post("/api/v1/communities/circle/subscription/payment-method/")
     assert response.status_code == 200, response.content
-    [session] = world.fake.portal_sessions.values()
+    [session] = [s for s in world.fake.sessions.values() if s["mode"] == "setup"]
     assert response.json() == {"url": session["url"]}
 
 
@@ -1075,7 +1134,7 @@ def test_changing_how_one_pays_without_a_subscription_is_refused(
     page = client.post("/c/circle/fund/subscription/payment-method/", follow=True)
     assert page.redirect_chain == [("/c/circle/fund/", 302)]
     assert b"You have no monthly subscription to change." in page.content
-    assert not _portal_requests(fake_stripe)
+    assert not fake_stripe.requests
 
 
 def test_after_cancelling_there_is_no_card_to_change_and_stripe_down_is_a_message(
