@@ -17,7 +17,7 @@ from members.models import Community, CommunityAuditLog, Membership, Profile, Ta
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*(BaseUserAdmin.fieldsets or ()), (_("E-mail"), {"fields": ("language",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), (_("Language"), {"fields": ("language",)}))
 
 
 @admin.register(Community)

@@ -34,7 +34,14 @@ def send_to(user: User, *, subject: str, body: str, context: dict[str, Any]) -> 
 
 
 def remember_language(user: User, language: str | None) -> None:
-    """Keep ``language`` (when the site supports it) as the one to write to ``user`` in."""
-    if user.pk is not None and language in supported_languages() and user.language != language:
-        user.language = str(language)
-        User.objects.filter(pk=user.pk).update(language=user.language)
+    """Keep ``language`` (as the site spells it: "zh-Hans" is "zh-hans"; ignored when the site
+    does not have it) as the one to write to ``user`` in."""
+    try:
+        code = translation.get_supported_language_variant(language or "").lower()
+    except LookupError:
+        return
+    if code not in supported_languages():
+        return
+    if user.pk is not None and user.language != code:
+        user.language = code
+        User.objects.filter(pk=user.pk).update(language=code)

@@ -47,6 +47,10 @@ def test_the_language_menu_keeps_a_signed_in_person_s_choice(client: Client) -> 
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     user.refresh_from_db()
     assert user.language == "en"
+    # spelt as browsers and people do: kept as the site spells it
+    client.post("/i18n/setlang/", {"language": "zh-Hans", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "zh-hans"
 
 
 def test_signing_in_without_a_language_keeps_the_one_in_use(client: Client) -> None:

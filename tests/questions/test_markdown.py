@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import nh3
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -172,6 +173,26 @@ def assert_safe(html: str) -> None:
     for bad in ("javascript:", "vbscript:", "data:text"):
         for _tag, attrs in parsed.tags:
             assert all(bad not in (v or "").lower() for _n, v in attrs), html
+
+
+def test_only_the_alignment_classes_pass_the_sanitiser() -> None:
+    """Raw HTML never reaches nh3 from Markdown (it is escaped first), so the class allow-list
+    is checked on the sanitiser's own settings."""
+    dirty = (
+        '<table><tr><td class="align-right evil" style="color:red">a</td>'
+        '<th class="align-center">b</th><td class="x">c</td></tr></table>'
+        '<p class="align-left">p</p>'
+    )
+    clean = nh3.clean(
+        dirty,
+        tags=markdown.ALLOWED_TAGS,
+        attributes=markdown.ALLOWED_ATTRIBUTES,
+        allowed_classes=markdown.ALLOWED_CLASSES,
+    )
+    assert clean == (
+        '<table><tbody><tr><td class="align-right">a</td><th class="align-center">b</th>'
+        '<td class="">c</td></tr></tbody></table><p>p</p>'
+    )
 
 
 def test_the_corpus_is_big_enough() -> None:
