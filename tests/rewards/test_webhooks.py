@@ -222,8 +222,7 @@ def test_the_first_invoice_records_the_month_and_the_entrance_comes_from_the_ses
 def test_a_later_invoice_is_a_monthly_payment_that_restores_a_lapsed_member(
     world: World, send: Callable[[dict[str, Any]], Any]
 ) -> None:
-    send(fs.session_completed(world.session, created=world.t0))
-    send(fs.event("invoice.paid", world.invoice(1, amount=21000)))
+    _paid_first_invoice(world, send)
     Membership.objects.filter(pk=world.joiner.pk).update(status=Status.LAPSED)
     send(fs.event("invoice.paid", world.invoice(2, amount=1000)))
     assert Payment.objects.get(stripe_id="in_test_month2").amount == 1000
@@ -234,8 +233,7 @@ def test_a_later_invoice_is_a_monthly_payment_that_restores_a_lapsed_member(
 def test_a_failed_payment_gives_a_grace_period_then_the_member_lapses(
     world: World, send: Callable[[dict[str, Any]], Any]
 ) -> None:
-    send(fs.session_completed(world.session, created=world.t0))
-    send(fs.event("invoice.paid", world.invoice(1, amount=21000)))
+    _paid_first_invoice(world, send)
     failed_at = fs.now() - DAY
     send(
         fs.event(
@@ -287,8 +285,7 @@ def test_with_no_grace_period_a_failed_payment_lapses_at_once(
 def test_a_cancelled_subscription_runs_to_the_end_of_the_paid_month(
     world: World, send: Callable[[dict[str, Any]], Any]
 ) -> None:
-    send(fs.session_completed(world.session, created=world.t0))
-    send(fs.event("invoice.paid", world.invoice(1, amount=21000)))
+    _paid_first_invoice(world, send)
     period_end = fs.now() + 10 * DAY
     deleted = fs.subscription(
         subscription_id=world.subscription,
@@ -338,8 +335,7 @@ def test_a_subscription_ended_unpaid_lapses_at_once(
 def test_a_refund_of_a_monthly_charge_is_reversed_with_stripe_s_refund_id(
     world: World, send: Callable[[dict[str, Any]], Any]
 ) -> None:
-    send(fs.session_completed(world.session, created=world.t0))
-    send(fs.event("invoice.paid", world.invoice(1, amount=21000)))
+    _paid_first_invoice(world, send)
     send(fs.event("invoice.paid", world.invoice(2, amount=1000)))
     # given: the charge does not list its refunds; the app asks Stripe
     world.fake.invoice_of["pi_month2"] = "in_test_month2"
@@ -382,8 +378,7 @@ def test_a_refund_of_a_monthly_charge_is_reversed_with_stripe_s_refund_id(
 def test_refunding_the_first_charge_goes_to_the_month_first_then_ends_the_membership(
     world: World, send: Callable[[dict[str, Any]], Any]
 ) -> None:
-    send(fs.session_completed(world.session, created=world.t0))
-    send(fs.event("invoice.paid", world.invoice(1, amount=21000)))
+    _paid_first_invoice(world, send)
     world.fake.invoice_of["pi_first"] = world.session["invoice"]
     small = [fs.refund("re_small", 500, fs.now() - 2 * DAY)]
     send(
@@ -418,8 +413,7 @@ def test_refunding_the_first_charge_goes_to_the_month_first_then_ends_the_member
 def test_a_lost_dispute_is_reversed_and_a_won_one_ignored(
     world: World, send: Callable[[dict[str, Any]], Any]
 ) -> None:
-    send(fs.session_completed(world.session, created=world.t0))
-    send(fs.event("invoice.paid", world.invoice(1, amount=21000)))
+    _paid_first_invoice(world, send)
     world.fake.invoice_of["pi_first"] = world.session["invoice"]
     won = fs.event(
         "charge.dispute.closed",
@@ -1135,6 +1129,20 @@ def test_changing_how_one_pays_without_a_subscription_is_refused(
     assert page.redirect_chain == [("/c/circle/fund/", 302)]
     assert b"You have no monthly subscription to change." in page.content
     assert not fake_stripe.requests
+
+
+def test_someone_outside_the_community_may_not_change_how_a_member_pays(
+    world: World, send: Callable[[dict[str, Any]], Any], api: Any, client: Client
+) -> None:
+    _paid_first_invoice(world, send)
+    outsider = add_member(make_community(slug="elsewhere"), profile={"handle": "outsider"})
+    api.force_authenticate(outsider.user)
+    response = api.post("/api/v1/communities/circle/subscription/payment-method/")
+    assert response.status_code in (403, 404)
+    client.force_login(outsider.user)
+    page = client.post("/c/circle/fund/subscription/payment-method/")
+    assert page.status_code in (403, 404)
+    assert not _setup_requests(world.fake)
 
 
 def test_after_cancelling_there_is_no_card_to_change_and_stripe_down_is_a_message(
