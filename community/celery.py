@@ -16,6 +16,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # The weekly close: every community whose week has ended in its own time zone gets one
+    # close task (community/weekly.py); a week closes a few minutes after it ends.
+    "weeks-dispatch": {
+        "task": "community.tasks.weeks_dispatch",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Questions open when their week begins and close when it ends (questions.lifecycle).
+    "questions-advance-sessions": {
+        "task": "questions.tasks.advance_sessions",
+        "schedule": crontab(minute="1-59/5"),
+    },
     "sync-community-phases": {
         "task": "members.tasks.sync_community_phases",
         "schedule": crontab(minute=17),
@@ -31,6 +42,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="5-59/15"),
     },
     # Stripe: a member an organiser removed (status "left") is not charged again.
+    # Stripe Connect: payouts still being sent after 10 minutes are sent again (same key).
+    "payouts-pending-sweep": {
+        "task": "rewards.tasks.payouts_pending_sweep",
+        "schedule": crontab(minute="3-59/10"),
+    },
     "stripe-leavers-subscriptions-stop": {
         "task": "rewards.tasks.stripe_leavers_subscriptions_stop",
         "schedule": crontab(minute="*/5"),

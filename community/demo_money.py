@@ -107,7 +107,9 @@ def load(*, community: Community, organiser: Membership) -> None:
     now = timezone.now()
     payers = list(
         Membership.objects.filter(community=community)
-        .exclude(role=Membership.Role.ORGANISER)
+        .exclude(role__in=[Membership.Role.ORGANISER, Membership.Role.CANDIDATE])
+        # the challenge winner paid with their prize (community/demo_weekly.py)
+        .exclude(joined_via=Membership.JoinedVia.CHALLENGE)
         .select_related("user", "profile", "community")
         .order_by("pk")
     )

@@ -278,6 +278,14 @@ STRIPE_PAYMENT_METHODS = env.list("STRIPE_PAYMENT_METHODS", default=["card"])
 # e.g. "checkout:17") and marks the metadata of what we create, so one deployment never
 # gets another's session nor acts on another's webhooks. Each must set a different one.
 STRIPE_DEPLOYMENT_NAME = env.str("STRIPE_DEPLOYMENT_NAME", default="")
+# Stripe Connect: members connect an Express account from their earnings page and organisers
+# pay them out by transfer. Needs Connect switched on in the Stripe account; a connected
+# account's country defaults to the platform's (STRIPE_CONNECT_COUNTRY, e.g. "SG").
+STRIPE_CONNECT = env.bool("STRIPE_CONNECT", default=False)
+STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="")
+# Events about connected accounts (account.updated) come to a Connect webhook endpoint in
+# Stripe's dashboard with its own signing secret; point it at the same address.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

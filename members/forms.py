@@ -111,6 +111,12 @@ class CommunitySettingsForm(_FeesMixin):
     tip_fee_percent = forms.IntegerField(
         label=_("Platform fee on tips (%)"), min_value=0, max_value=100
     )
+    payout_hold_hours = forms.IntegerField(
+        label=_("Payout hold after the close (hours)"),
+        min_value=0,
+        max_value=720,
+        help_text=_("Prizes wait this long before they can be paid out, for the fair-play review."),
+    )
     pay_by_alipay = forms.BooleanField(
         label=_("Accept Alipay"),
         required=False,

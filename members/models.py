@@ -155,6 +155,13 @@ class Community(models.Model):
     tip_fee_percent = models.PositiveSmallIntegerField(
         _("platform fee on tips (%)"), default=0, validators=[MaxValueValidator(100)]
     )
+    # Prizes wait this long after the week's close before they can be paid out, so that
+    # organisers can review the week's voting (fair play) and void a win.
+    payout_hold_hours = models.PositiveSmallIntegerField(
+        _("payout hold after the close (hours)"),
+        default=48,
+        validators=[MaxValueValidator(720)],
+    )
     # Stripe Checkout always offers cards; these add the two Chinese wallets where the site's
     # Stripe account has them on (STRIPE_PAYMENT_METHODS). WeChat Pay pays one-off amounts
     # only (tips, or joining a community without a monthly fee).
@@ -427,6 +434,10 @@ class CommunityAuditLog(models.Model):
         MEMBERS_IMPORTED = "members_imported", _("Members imported")
         PAYMENT_RECORDED = "payment_recorded", _("Payment recorded")
         PAYMENT_REVERSED = "payment_reversed", _("Payment refunded or reversed")
+        WEEK_CLOSED = "week_closed", _("Week closed")
+        PRIZE_VOIDED = "prize_voided", _("Prize voided")
+        PAYOUT_RECORDED = "payout_recorded", _("Payout recorded")
+        PAYOUT_FAILED = "payout_failed", _("Payout failed or reversed")
 
     community = models.ForeignKey(
         Community,

@@ -68,6 +68,7 @@ class CommunitySerializer(serializers.Serializer[Community]):
     brief_lead_days = serializers.IntegerField(min_value=0, max_value=60, required=False)
     grace_days = serializers.IntegerField(min_value=0, max_value=90, required=False)
     tip_fee_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    payout_hold_hours = serializers.IntegerField(min_value=0, max_value=720, required=False)
     pay_by_alipay = serializers.BooleanField(required=False)
     pay_by_wechat_pay = serializers.BooleanField(required=False)
     created_at = serializers.DateTimeField(read_only=True)

@@ -178,3 +178,34 @@ def access_attachment(*, user: AnyUser, attachment_id: uuid.UUID) -> Attachment:
     if viewer is None or viewer.pk != attachment.uploaded_by_id:
         raise Http404(_("No such file."))
     return attachment
+
+
+def access_answer_vote(
+    *, user: AnyUser, answer_id: int, slug: str | None = None
+) -> tuple[Membership, Answer]:
+    """An answer to vote on, for someone of its community: members (who vote), and
+    candidates and lapsed members (whose votes the service refuses, saying why)."""
+    answer = (
+        Answer.objects.select_related("question__community", "question__session")
+        .filter(pk=answer_id)
+        .first()
+    )
+    if answer is None or (slug is not None and answer.question.community.slug != slug):
+        raise Http404(_("No such answer."))
+    viewer = _viewer(user, answer.question.community_id)
+    if viewer is None or not (is_reader(viewer) or is_candidate(viewer)):
+        raise PermissionDenied(_("Only members of this community can vote."))
+    if not answer.question.is_published:
+        raise Http404(_("No such answer."))
+    return viewer, answer
+
+
+def access_ballot(*, user: AnyUser, slug: str) -> Membership:
+    """A week's ballot: members (active, or lapsed and read-only)."""
+    return member_access.access_membership(
+        user=user,
+        slug=slug,
+        roles=READER_ROLES,
+        statuses=(Status.ACTIVE, Status.LAPSED),
+        message=_("Only members of this community can see its ballot."),
+    )

@@ -22,7 +22,7 @@ from members import access as member_access
 from members import weeks
 from members.api import paginated, query_params
 from members.models import Community, Membership
-from questions import access, attachments, markdown, selectors, services
+from questions import access, attachments, markdown, selectors, services, votes
 from questions.models import Attachment, Comment, Question
 from questions.notifications import mark_read
 from questions.serializers import (
@@ -67,11 +67,20 @@ def _question_with_answers(viewer: Membership | None, question: Question) -> dic
     page = selectors.question_page(viewer=viewer, question=question)
     data = question_data(question)
     data["answers"] = [
-        answer_data(view.answer, comments=view.answer.all_comments)  # type: ignore[attr-defined]
+        {
+            **answer_data(view.answer, comments=view.answer.all_comments),  # type: ignore[attr-defined]
+            "voted": view.voted,
+        }
         for view in page.answers
     ]
     data["answers_hidden"] = page.answers_hidden
+    data["phase"] = page.phase
+    data["can_answer"] = page.can_answer
+    data["can_revise"] = page.can_revise
+    data["voting_opens_at"] = page.voting_opens_at
     data["voting_closes_at"] = page.voting_closes_at
+    data["voting_open"] = page.voting_open
+    data["votes_left"] = page.votes_left if page.may_vote else 0
     return data
 
 
@@ -316,6 +325,71 @@ class RatingView(APIView):
             rater=viewer, answer=answer, stars=serializer.validated_data["stars"]
         )
         return Response({"answer": answer.pk, "stars": rating.stars})
+
+
+class VoteView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: {"type": "object", "properties": {"votes_left": {"type": "integer"}}}},
+    )
+    def put(self, request: Request, answer_id: int) -> Response:
+        """Vote for an answer on this week's ballot while voting is open (active members; one
+        vote per answer, never one's own, ``votes_per_member`` a week). Voting again for the
+        same answer changes nothing. A refusal is 400 naming why under ``vote``."""
+        viewer, answer = access.access_answer_vote(user=request.user, answer_id=answer_id)
+        return Response({"votes_left": votes.vote_cast(voter=viewer, answer=answer)})
+
+    @extend_schema(
+        request=None,
+        responses={200: {"type": "object", "properties": {"votes_left": {"type": "integer"}}}},
+    )
+    def delete(self, request: Request, answer_id: int) -> Response:
+        """Withdraw one's vote for an answer while voting is open."""
+        viewer, answer = access.access_answer_vote(user=request.user, answer_id=answer_id)
+        return Response({"votes_left": votes.vote_withdraw(voter=viewer, answer=answer)})
+
+
+class BallotView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, slug: str, week: str) -> Response:
+        """A week's ballot (``current`` for this week's): its answers, what the caller voted
+        for and how many votes they have left (members). Vote counts appear in the week's
+        results once it is closed."""
+        viewer = access.access_ballot(user=request.user, slug=slug)
+        community = viewer.community
+        start = weeks.start_of(community) if week == "current" else _week(community, week, "week")
+        assert start is not None  # noqa: S101 - _week refuses an empty label
+        ballot = votes.ballot(viewer=viewer, community=community, week=start)
+        return Response(
+            {
+                "week": ballot.label,
+                "phase": ballot.phase,
+                "voting_opens_at": ballot.opens_at,
+                "voting_closes_at": ballot.closes_at,
+                "votes_per_member": ballot.votes_per_member,
+                "votes_left": ballot.votes_left if ballot.may_vote else 0,
+                "questions": [
+                    {
+                        "id": bq.question.pk,
+                        "title": bq.question.title,
+                        "answers": [
+                            {
+                                "id": item.answer.pk,
+                                "author": {
+                                    "id": item.answer.author_id,
+                                    "handle": item.answer.author.profile.handle,
+                                },
+                                "created_at": item.answer.created_at,
+                                "mine": item.mine,
+                                "voted": item.voted,
+                            }
+                            for item in bq.answers
+                        ],
+                    }
+                    for bq in ballot.questions
+                ],
+            }
+        )
 
 
 class AttachmentUploadView(APIView):

@@ -47,6 +47,12 @@ urlpatterns = [
         name="api-comments",
     ),
     path("answers/<int:answer_id>/rating/", api.RatingView.as_view(), name="api-rating"),
+    path("answers/<int:answer_id>/vote/", api.VoteView.as_view(), name="api-vote"),
+    path(
+        "communities/<slug:slug>/ballots/<str:week>/",
+        api.BallotView.as_view(),
+        name="api-ballot",
+    ),
     path("comments/<int:comment_id>/", api.CommentDetailView.as_view(), name="api-comment"),
     path(
         "comments/<int:comment_id>/remove/",

@@ -359,6 +359,38 @@ class Rating(models.Model):
         }
 
 
+class Vote(models.Model):
+    """A member's vote for an answer on a week's ballot: at most one per member per answer
+    (a database constraint); the weekly limit is checked under a lock on the voter's
+    membership (questions.votes). ``week`` is the first day of the answer's session week."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="votes", verbose_name=_("community")
+    )
+    week = models.DateField(_("week (first day)"))
+    answer = models.ForeignKey(
+        Answer, on_delete=models.PROTECT, related_name="votes", verbose_name=_("answer")
+    )
+    voter = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="votes", verbose_name=_("voter")
+    )
+    created_at = models.DateTimeField(_("voted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "voter"], name="questions_vote_once"),
+        ]
+        indexes = [
+            models.Index(fields=["voter", "week"], name="questions_vote_by_voter_week"),
+            models.Index(fields=["community", "week"], name="questions_vote_by_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id} → {self.answer_id}"
+
+
 class Notification(models.Model):
     """Something a person should know: shown in the portal and sent by e-mail."""
 
@@ -367,6 +399,11 @@ class Notification(models.Model):
         INVITED = "invited", _("You were invited to answer")
         NEW_ANSWER = "new_answer", _("Your question got an answer")
         NEW_COMMENT = "new_comment", _("Your answer got a comment")
+        PRIZE_WON = "prize_won", _("Your answer won a prize")
+        RUNNER_UP = "runner_up", _("Your answer was a runner-up")
+        CHALLENGE_JOINED = "challenge_joined", _("You joined by challenge")
+        CHALLENGE_SHORT = "challenge_short", _("Your prize can pay part of the entrance fee")
+        CHALLENGE_INVITED = "challenge_invited", _("You are invited to join")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -397,6 +434,8 @@ class Notification(models.Model):
         related_name="+",
         verbose_name=_("comment"),
     )
+    # What the message needs besides its links: a prize's place, amount and week, say.
+    data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)

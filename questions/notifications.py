@@ -24,6 +24,7 @@ def notify(
     question: Question,
     answer: Answer | None = None,
     comment: Comment | None = None,
+    data: dict[str, object] | None = None,
 ) -> Notification:
     """Record a notification and e-mail it once the transaction commits."""
     from questions import tasks
@@ -35,6 +36,7 @@ def notify(
         question=question,
         answer=answer,
         comment=comment,
+        data=data or {},
     )
     transaction.on_commit(lambda: tasks.send_notification_email.delay(notification.pk))
     return notification

@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from members import weeks
 from members.models import Community, Membership, Tag, User
-from questions import access
-from questions.models import Answer, AnswerRevision, Comment, Notification, Question, Rating
+from questions import access, lifecycle
+from questions.models import Answer, AnswerRevision, Comment, Notification, Question, Rating, Vote
 
 State = Question.State
 PUBLISHED = (State.SCHEDULED, State.OPEN, State.CLOSED)
@@ -129,6 +129,7 @@ class AnswerView:
     threads: list[Thread]
     comment_count: int
     my_rating: int | None
+    voted: bool = False  # the viewer voted for it this week
 
 
 @dataclass
@@ -140,6 +141,16 @@ class QuestionPage:
     answers_hidden: bool  # a visitor or candidate sees only their own answer
     voting_closes_at: datetime.datetime | None
     can_answer: bool
+    phase: lifecycle.Phase = lifecycle.Phase.SUBMITTED
+    can_revise: bool = False  # the viewer's own answer can still change
+    voting_opens_at: datetime.datetime | None = None
+    voting_open: bool = False  # the week's ballot takes votes now
+    may_vote: bool = False  # the viewer is a member who votes
+    votes_left: int = 0
+
+    @property
+    def can_vote(self) -> bool:
+        return self.voting_open and self.may_vote
 
 
 def question_page(*, viewer: Membership | None, question: Question) -> QuestionPage:
@@ -168,6 +179,15 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         answers = answers.prefetch_related(
             Prefetch("ratings", queryset=Rating.objects.filter(rater=viewer), to_attr="mine")
         )
+    phase = lifecycle.question_phase(question)
+    week = question.session.week if question.session else None
+    voting_open = week is not None and phase == lifecycle.Phase.VOTING
+    may_vote = viewer is not None and viewer.role != Membership.Role.CANDIDATE and viewer.is_writer
+    my_votes: set[int] = set()
+    if may_vote and week is not None:
+        my_votes = set(
+            Vote.objects.filter(voter=viewer, week=week).values_list("answer_id", flat=True)
+        )
     views = []
     my_answer = None
     for answer in answers:
@@ -184,14 +204,15 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
                 threads=list(threads.values()),
                 comment_count=len(answer.all_comments),
                 my_rating=mine[0].stars if mine else None,
+                voted=answer.pk in my_votes,
             )
         )
         if viewer is not None and answer.author_id == viewer.pk:
             my_answer = answer
-    closes = weeks.ends_at(question.community, question.session.week) if question.session else None
+    closes = weeks.ends_at(question.community, week) if week else None
+    answerable = lifecycle.can_answer(question)
     can_answer = (
-        question.is_published
-        and question.state != State.CLOSED
+        answerable
         and my_answer is None
         and (
             access.is_writer(viewer)
@@ -208,6 +229,12 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         answers_hidden=not sees_all,
         voting_closes_at=closes,
         can_answer=can_answer,
+        phase=phase,
+        can_revise=my_answer is not None and answerable,
+        voting_opens_at=weeks.voting_opens_at(question.community, week) if week else None,
+        voting_open=voting_open,
+        may_vote=may_vote,
+        votes_left=max(question.community.votes_per_member - len(my_votes), 0),
     )
 
 

@@ -22,7 +22,7 @@ from members import search, weeks
 from members import selectors as member_selectors
 from members import services as member_services
 from members.models import Community, Membership, Tag, User
-from questions import access, markdown
+from questions import access, lifecycle, markdown
 from questions.models import (
     Answer,
     AnswerRevision,
@@ -246,22 +246,30 @@ def question_set_challenge(
 
 
 def sessions_advance(*, now: datetime.datetime | None = None) -> tuple[int, int]:
-    """Open questions whose week has begun and close those whose week has ended.
-    Idempotent; returns (opened, closed)."""
+    """Bring stored states in line with time (questions.lifecycle): open the questions whose
+    week has begun and close those whose week has ended. Idempotent; returns (opened,
+    closed). A beat job runs it every few minutes; the weekly close closes its own week's."""
     now = now or timezone.now()
     opened = closed = 0
     live = (
         Question.objects.filter(state__in=[State.SCHEDULED, State.OPEN])
         .select_related("session", "community")
-        .only("pk", "state", "session__week", "community__time_zone", "community__week_start")
+        .only(
+            "pk",
+            "state",
+            "session__week",
+            "community__time_zone",
+            "community__week_start",
+            "community__voting_opens_weekday",
+            "community__voting_opens_time",
+        )
     )
     to_open, to_close = [], []
     for question in live.iterator(chunk_size=500):
-        assert question.session is not None  # noqa: S101 - a database constraint
-        week = question.session.week
-        if weeks.ends_at(question.community, week) <= now:
+        phase = lifecycle.question_phase(question, now)
+        if phase == lifecycle.Phase.CLOSED:
             to_close.append(question.pk)
-        elif question.state == State.SCHEDULED and weeks.begins_at(question.community, week) <= now:
+        elif question.state == State.SCHEDULED and phase != lifecycle.Phase.SCHEDULED:
             to_open.append(question.pk)
     if to_open:
         opened = Question.objects.filter(pk__in=to_open, state=State.SCHEDULED).update(
@@ -272,6 +280,18 @@ def sessions_advance(*, now: datetime.datetime | None = None) -> tuple[int, int]
             pk__in=to_close, state__in=[State.SCHEDULED, State.OPEN]
         ).update(state=State.CLOSED, updated_at=now)
     return opened, closed
+
+
+def week_questions_close(*, community: Community, week: datetime.date) -> int:
+    """The weekly close's first step: every question of the (ended) week is closed. Idempotent;
+    returns how many changed."""
+    if not lifecycle.has_ended(community, week):
+        raise ValidationError({"week": _("That week has not ended yet.")}, code="not_ended")
+    return Question.objects.filter(
+        community=community,
+        session__week=week,
+        state__in=[State.SCHEDULED, State.OPEN],
+    ).update(state=State.CLOSED, updated_at=timezone.now())
 
 
 def session_announce(
@@ -294,10 +314,12 @@ def invitations_create(
     *, moderator: Membership, question: Question, invitees: Sequence[int]
 ) -> list[Invitation]:
     """Invite members to answer; each new invitee is notified (re-inviting does nothing)."""
-    if not question.is_published or question.state == State.CLOSED:
+    if not question.is_published:
         raise ValidationError(
             {"question": _("Invite answerers once the question is scheduled.")}, code="state"
         )
+    if lifecycle.is_closed(question):
+        raise ValidationError({"question": _("This question is closed.")}, code="closed")
     ids = sorted({int(i) for i in invitees})
     if not ids:
         raise ValidationError({"members": _("Choose at least one member.")}, code="required")
@@ -328,15 +350,11 @@ def invitations_create(
 # --- Answers -------------------------------------------------------------------------------------
 
 
-def _voting_closes_at(question: Question) -> datetime.datetime:
-    assert question.session is not None  # noqa: S101 - published questions have one
-    return weeks.ends_at(question.community, question.session.week)
-
-
 def _check_answerable(question: Question) -> None:
-    if not question.is_published:
+    phase = lifecycle.question_phase(question)
+    if phase in (lifecycle.Phase.DRAFT, lifecycle.Phase.SUBMITTED):
         raise ValidationError(_("This question is not published yet."), code="not_published")
-    if question.state == State.CLOSED or _voting_closes_at(question) <= timezone.now():
+    if phase == lifecycle.Phase.CLOSED:
         raise ValidationError(
             {"body": _("Voting on this question has closed; answers can no longer change.")},
             code="closed",

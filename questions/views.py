@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members import access as member_access
@@ -24,7 +25,7 @@ from members import selectors as member_selectors
 from members.errors import add_to_form
 from members.models import Tag
 from members.pagination import CappedPaginator
-from questions import access, attachments, markdown, selectors, services
+from questions import access, attachments, markdown, selectors, services, votes
 from questions.forms import (
     AnnouncementForm,
     AnswerForm,
@@ -536,3 +537,58 @@ def preview(request: HttpRequest) -> JsonResponse:
     """The editor's live preview: the same sanitised rendering the answer will get."""
     body = request.POST.get("body", "")[:100_000].replace("\x00", "")
     return JsonResponse({"html": markdown.render(body)})
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return default
+    return target
+
+
+@login_required
+@require_POST
+def vote(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
+    """Vote for an answer (``action=vote``) or withdraw one's vote (``action=withdraw``)."""
+    viewer, answer = access.access_answer_vote(user=request.user, answer_id=answer_id, slug=slug)
+    withdraw = request.POST.get("action") == "withdraw"
+    try:
+        if withdraw:
+            left = votes.vote_withdraw(voter=viewer, answer=answer)
+        else:
+            left = votes.vote_cast(voter=viewer, answer=answer)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        done = _("Vote withdrawn.") if withdraw else _("Your vote is cast.")
+        left_text = ngettext(
+            "You have %(n)d vote left this week.", "You have %(n)d votes left this week.", left
+        ) % {"n": left}
+        messages.success(request, f"{done} {left_text}")
+    return redirect(_back(request, answer.get_absolute_url()))
+
+
+@login_required
+def ballot(request: HttpRequest, slug: str, label: str | None = None) -> HttpResponse:
+    """A week's ballot (default this week's): every answer to its questions, the votes the
+    member has left, what they voted for, and the buttons to vote and withdraw."""
+    viewer = access.access_ballot(user=request.user, slug=slug)
+    community = viewer.community
+    if label is None:
+        week = weeks.start_of(community)
+    else:
+        try:
+            week = weeks.parse(community, label)
+        except ValidationError:
+            raise Http404(_("Write a week as 2026-W48.")) from None
+    return render(
+        request,
+        "questions/ballot.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "ballot": votes.ballot(viewer=viewer, community=community, week=week),
+        },
+    )

@@ -9,7 +9,21 @@ urlpatterns = [
         api.PaymentReverseView.as_view(),
         name="api-payment-reverse",
     ),
+    path("communities/<slug:slug>/weeks/", api.WeekListView.as_view(), name="api-weeks"),
     path("communities/<slug:slug>/weeks/<str:week>/", api.WeekView.as_view(), name="api-week"),
+    path(
+        "communities/<slug:slug>/weeks/<str:week>/fair-play/",
+        api.FairPlayView.as_view(),
+        name="api-fair-play",
+    ),
+    path(
+        "communities/<slug:slug>/leaderboard/",
+        api.LeaderboardView.as_view(),
+        name="api-leaderboard",
+    ),
+    path("prizes/<int:prize_id>/void/", api.PrizeVoidView.as_view(), name="api-prize-void"),
+    path("communities/<slug:slug>/payouts/", api.PayoutListView.as_view(), name="api-payouts"),
+    path("communities/<slug:slug>/earnings/", api.EarningsView.as_view(), name="api-earnings"),
     path("communities/<slug:slug>/ledger/", api.LedgerView.as_view(), name="api-ledger"),
     path(
         "communities/<slug:slug>/ledger/balances/",

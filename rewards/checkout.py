@@ -3,11 +3,12 @@ plus the monthly subscription), a lapsed member resuming (the monthly fee only),
 tipping an answer.
 
 Each start writes our own CheckoutSession row first, in a short transaction with the payer's
-membership locked, and only then calls Stripe (never holding a lock over the network) with
-the row's id as idempotency key. A second start within the session's lifetime — a double
-click, a second tab — reuses the row, so Stripe returns the same session and nobody pays
-twice. Nothing here makes anyone a member: only the webhook that says "paid" does
-(rewards.stripe_events).
+membership locked (through rewards.locks, before any checkout row is read or made: the
+documented order), and only then calls Stripe, after the commit (never holding a lock over
+the network), with the row's id as idempotency key. A second start within the session's
+lifetime — a double click, a second tab — reuses the row, so Stripe returns the same session
+and nobody pays twice. Nothing here makes anyone a member: only the webhook that says "paid"
+does (rewards.stripe_events).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from members.currency import max_minor
 from members.models import Community, CommunityAuditLog, Membership, User
 from members.services.profiles import profile_create
 from questions.models import Answer
-from rewards import services, stripe_gateway
+from rewards import locks, services, stripe_gateway
 from rewards.models import CheckoutSession
 
 Kind = CheckoutSession.Kind
@@ -60,12 +61,20 @@ def may_join(membership: Membership | None) -> bool:
     )
 
 
+def _membership_id(*, user: User, community: Community) -> int | None:
+    return (
+        Membership.objects.filter(community=community, user=user)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def _membership_for(*, user: User, community: Community) -> Membership:
     """The person's membership, locked; a pending one is made if they have none (a pending
     member sees nothing until the payment arrives)."""
-    found = Membership.objects.select_for_update().filter(community=community, user=user).first()
+    found = _membership_id(user=user, community=community)
     if found is not None:
-        return found
+        return locks.membership(found)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(
@@ -77,7 +86,10 @@ def _membership_for(*, user: User, community: Community) -> Membership:
             )
             profile_create(membership=membership)
     except IntegrityError:  # a concurrent start made it a moment ago
-        return Membership.objects.select_for_update().get(community=community, user=user)
+        made = _membership_id(user=user, community=community)
+        if made is None:
+            raise
+        return locks.membership(made)
     member_services.audit(
         community=community,
         event=CommunityAuditLog.Event.MEMBER_ADDED,
@@ -199,7 +211,7 @@ def tip_start(
     )
     stripe_gateway.ensure_configured()
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=tipper.pk)
+        locked = locks.membership(tipper.pk)
         checkout = _reused_or_new(
             locked,
             kind=Kind.TIP,

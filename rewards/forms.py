@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from members.currency import to_minor
+from members.currency import to_major, to_minor
 from members.forms import set_choices
 from members.models import Community, Membership
 from rewards.models import Payment
@@ -85,3 +85,78 @@ class LedgerFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         set_choices(self, "kind", [("", _("Any")), *Transaction.Kind.choices])
         self.fields["week"].widget.attrs["placeholder"] = "2026-W48"
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is this win voided?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the audit log, e.g. “a ring of accounts voting for each other”."),
+    )
+
+
+class PayoutBatchForm(forms.Form):
+    """Pay the members ticked, each the amount typed (in major units; what can be paid out
+    now is filled in), by one method with one reference."""
+
+    method = forms.ChoiceField(label=_("Paid by"))
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=200,
+        required=False,
+        help_text=_("The bank transfer's or the Alipay / WeChat Pay transaction's reference."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        payables: list[Any],
+        methods: list[tuple[str, str]],
+        currency: str,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.payables = [p for p in payables if p.balance > 0]
+        set_choices(self, "method", methods)
+        for payable in self.payables:
+            pk = payable.membership.pk
+            self.fields[f"pay_{pk}"] = forms.BooleanField(
+                label=payable.membership.profile.handle, required=False
+            )
+            self.fields[f"amount_{pk}"] = forms.CharField(
+                label=_("Amount"),
+                max_length=20,
+                required=False,
+                initial=to_major(payable.available, currency) if payable.available else "",
+            )
+
+    @property
+    def rows(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
+        return [
+            (p, self[f"pay_{p.membership.pk}"], self[f"amount_{p.membership.pk}"])
+            for p in self.payables
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = []
+        for payable in self.payables:
+            pk = payable.membership.pk
+            if not data.get(f"pay_{pk}"):
+                continue
+            typed = (data.get(f"amount_{pk}") or "").replace(",", "").strip()
+            try:
+                amount = to_minor(typed, self.currency)
+            except ValidationError as exc:
+                self.add_error(f"amount_{pk}", exc.messages)
+                continue
+            chosen.append((pk, amount))
+        if not chosen and not self.errors:
+            raise ValidationError(_("Tick at least one member to pay."))
+        data["items"] = chosen
+        return data
+
+    def items(self) -> list[tuple[int, int]]:
+        return list(self.cleaned_data["items"])

@@ -77,6 +77,8 @@ class Payment(models.Model):
         STRIPE = "stripe", _("Stripe")
         BANK_TRANSFER = "bank_transfer", _("Bank transfer")
         CASH = "cash", _("Cash")
+        # A challenge winner's entrance fee taken from their prize at the week's close.
+        WINNINGS = "winnings", _("From winnings")
 
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, related_name="payments", verbose_name=_("community")
@@ -109,6 +111,15 @@ class Payment(models.Model):
     platform_fee = models.BigIntegerField(_("platform fee (minor units)"), default=0)
     reference = models.CharField(_("reference"), max_length=200, blank=True)
     stripe_id = models.CharField(_("Stripe reference"), max_length=255, blank=True)
+    # An entrance fee paid from a challenge winner's prize (method "winnings"): one per prize.
+    prize = models.OneToOneField(
+        "Prize",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entrance_payment",
+        verbose_name=_("paid from the prize"),
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -198,6 +209,8 @@ class Transaction(models.Model):
         REFUND = "refund", _("Refund or reversal")
         TIP = "tip", _("Tip")
         WEEK_CLOSE = "week_close", _("Week closed")
+        PRIZE_VOID = "prize_void", _("Prize voided")
+        MODERATOR_PAY = "moderator_pay", _("Moderator pay")
         PAYOUT = "payout", _("Payout")
 
     community = models.ForeignKey(
@@ -206,7 +219,7 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("community"),
     )
-    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     description = models.CharField(_("description"), max_length=300)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -428,3 +441,342 @@ class CheckoutSession(models.Model):
     def amount_due(self) -> int:
         """What the customer pays at checkout."""
         return self.entrance_amount + self.monthly_amount + self.tip_amount
+
+
+# --- The weekly vote and close (SPEC §2.5) -----------------------------------------------------
+
+
+class WeekClose(models.Model):
+    """A community's week as its close froze it: the budgets it had (scheduled shares, late
+    shares of weeks already closed, rollover in, adjustments), what it paid and what rolled
+    over into the next week. Written by the weekly pipeline's steps (rewards.weekly)."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="week_closes", verbose_name=_("community")
+    )
+    week = models.DateField(_("week (first day)"))
+    # The rules in force when the ballot was frozen.
+    winners_per_week = models.PositiveSmallIntegerField(_("winners per week"))
+    prize_split = models.JSONField(_("prize split"))
+    ballot_answers = models.PositiveIntegerField(_("answers on the ballot"), default=0)
+    ballot_votes = models.PositiveIntegerField(_("votes cast"), default=0)
+    ballot_voters = models.PositiveIntegerField(_("members who voted"), default=0)
+    reward_scheduled = models.BigIntegerField(_("reward fund: scheduled shares"), default=0)
+    reward_late = models.BigIntegerField(_("reward fund: late shares"), default=0)
+    reward_rollover_in = models.BigIntegerField(_("reward fund: rollover in"), default=0)
+    reward_adjustments = models.BigIntegerField(_("reward fund: adjustments"), default=0)
+    operations_scheduled = models.BigIntegerField(_("operations fund: scheduled shares"), default=0)
+    operations_late = models.BigIntegerField(_("operations fund: late shares"), default=0)
+    operations_rollover_in = models.BigIntegerField(_("operations fund: rollover in"), default=0)
+    operations_adjustments = models.BigIntegerField(_("operations fund: adjustments"), default=0)
+    # Known once the rollover step ran.
+    reward_paid = models.BigIntegerField(_("reward fund: paid"), null=True, blank=True)
+    operations_paid = models.BigIntegerField(_("operations fund: paid"), null=True, blank=True)
+    reward_rollover_out = models.BigIntegerField(
+        _("reward fund: rollover out"), null=True, blank=True
+    )
+    operations_rollover_out = models.BigIntegerField(
+        _("operations fund: rollover out"), null=True, blank=True
+    )
+    # The moderator of the week and their pay (filled by the rotation's step).
+    moderator = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("moderator"),
+    )
+    moderator_pay = models.BigIntegerField(_("moderator pay"), null=True, blank=True)
+    kpis = models.JSONField(_("KPIs"), default=dict, blank=True)
+    frozen_at = models.DateTimeField(_("ballot frozen at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("closed week")
+        verbose_name_plural = _("closed weeks")
+        ordering = ["-week"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "week"], name="rewards_close_a_week_once"),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True)
+                | (Q(reward_rollover_out__isnull=False) & Q(operations_rollover_out__isnull=False)),
+                name="rewards_closed_week_has_rollover",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.week:%Y-%m-%d}"
+
+    @property
+    def reward_budget(self) -> int:
+        return (
+            self.reward_scheduled
+            + self.reward_late
+            + self.reward_rollover_in
+            + self.reward_adjustments
+        )
+
+    @property
+    def operations_budget(self) -> int:
+        return (
+            self.operations_scheduled
+            + self.operations_late
+            + self.operations_rollover_in
+            + self.operations_adjustments
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class Prize(models.Model):
+    """A winning answer of a closed week: its place, its votes and the amount credited to its
+    author's payable balance. Voiding it (fair play) returns the amount to the reward fund."""
+
+    week_close = models.ForeignKey(
+        WeekClose, on_delete=models.PROTECT, related_name="prizes", verbose_name=_("week")
+    )
+    place = models.PositiveSmallIntegerField(_("place"))
+    answer = models.ForeignKey(
+        "questions.Answer",
+        on_delete=models.PROTECT,
+        related_name="prizes",
+        verbose_name=_("answer"),
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="prizes", verbose_name=_("winner")
+    )
+    votes = models.PositiveIntegerField(_("votes"))
+    amount = models.BigIntegerField(_("amount (minor units)"))
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="prizes",
+        verbose_name=_("ledger transaction"),
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.CharField(_("reason for voiding"), max_length=500, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("voided by"),
+    )
+    void_transaction = models.OneToOneField(
+        Transaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="voided_prize",
+        verbose_name=_("reversing transaction"),
+    )
+
+    class Meta:
+        verbose_name = _("prize")
+        verbose_name_plural = _("prizes")
+        ordering = ["week_close", "place"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week_close", "place"], name="rewards_prize_place_once"
+            ),
+            models.UniqueConstraint(
+                fields=["week_close", "answer"], name="rewards_prize_answer_once"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="rewards_prize_not_negative"),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
+                name="rewards_prize_void_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.place} {self.amount}"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+class BudgetAdjustment(models.Model):
+    """Money that enters (or leaves) a fund's budget of a week outside the schedules: a voided
+    prize returned to the reward fund, a moderator's pay adjusted. Read by
+    ``schedules.budgets``."""
+
+    class Fund(models.TextChoices):
+        REWARD = "reward", _("Reward fund")
+        OPERATIONS = "operations", _("Operations fund")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="+", verbose_name=_("community")
+    )
+    week = models.DateField(_("week (first day)"))
+    fund = models.CharField(_("fund"), max_length=10, choices=Fund.choices)
+    amount = models.BigIntegerField(_("amount (minor units)"))
+    reason = models.CharField(_("reason"), max_length=500)
+    transaction = models.OneToOneField(
+        Transaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="budget_adjustment",
+        verbose_name=_("ledger transaction"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("budget adjustment")
+        verbose_name_plural = _("budget adjustments")
+        indexes = [models.Index(fields=["community", "week"])]
+
+    def __str__(self) -> str:
+        return f"{self.fund} {self.amount:+d}"
+
+
+# --- Payouts (SPEC §2.5) -----------------------------------------------------------------------
+
+
+class ConnectedAccount(models.Model):
+    """A person's Stripe Connect (Express) account, to which payouts are transferred. Our row
+    is made before Stripe is called; its id keys the call."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="connected_account",
+        verbose_name=_("user"),
+    )
+    stripe_account_id = models.CharField(_("Stripe account"), max_length=255, blank=True)
+    details_submitted = models.BooleanField(_("details submitted"), default=False)
+    transfers_enabled = models.BooleanField(_("can receive transfers"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("connected Stripe account")
+        verbose_name_plural = _("connected Stripe accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_account_id"],
+                condition=~Q(stripe_account_id=""),
+                name="rewards_connected_account_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_account_id or f"#{self.pk}"
+
+
+class PayoutMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    ALIPAY = "alipay", _("Alipay")
+    WECHAT_PAY = "wechat_pay", _("WeChat Pay")
+    CASH = "cash", _("Cash")
+    STRIPE = "stripe", _("Stripe Connect")
+
+
+class PayoutBatch(models.Model):
+    """Payouts an organiser made together (one bank file)."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="+", verbose_name=_("community")
+    )
+    method = models.CharField(_("method"), max_length=15, choices=PayoutMethod.choices)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    created_at = models.DateTimeField(_("made at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payout batch")
+        verbose_name_plural = _("payout batches")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+
+class Payout(models.Model):
+    """Money paid out of a member's payable balance: recorded by hand (already sent by bank
+    transfer, Alipay, WeChat Pay or cash) or sent through Stripe Connect. Ledger: payable →
+    payouts in transit → cash, each step posted once (keys from this row's id)."""
+
+    Method = PayoutMethod
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being sent")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        REVERSED = "reversed", _("Reversed")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="payouts", verbose_name=_("community")
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="payouts", verbose_name=_("member")
+    )
+    amount = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    method = models.CharField(_("method"), max_length=15, choices=Method.choices)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    batch = models.ForeignKey(
+        PayoutBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payouts",
+        verbose_name=_("batch"),
+    )
+    stripe_account_id = models.CharField(_("Stripe account"), max_length=255, blank=True)
+    stripe_transfer_id = models.CharField(_("Stripe transfer"), max_length=255, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rewards_payout_positive"),
+            models.UniqueConstraint(
+                fields=["stripe_transfer_id"],
+                condition=~Q(stripe_transfer_id=""),
+                name="rewards_payout_transfer_once",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="stripe") | ~Q(stripe_account_id=""),
+                name="rewards_stripe_payout_has_account",
+            ),
+        ]
+        indexes = [models.Index(fields=["community", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount} {self.currency}"

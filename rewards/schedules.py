@@ -9,9 +9,23 @@
 - A refund (or a correction) enters the same way, negatively, from its own date: the fund's
   future budgets shrink by what went back, and the schedule always sums to what stayed paid.
 
-A week's budget is its scheduled shares plus what rolled over from the week before (posted by
-the weekly close). Nothing here is stored: budgets are recomputed from payments, in two
-queries per fund whatever the number of payments.
+A week's budget is its scheduled shares plus what rolled over from the week before, plus
+*late* shares, plus *adjustments*:
+
+- the weekly close (rewards.weekly) freezes each week's budget when it closes the week and
+  stores what it paid and what rolled over; the next week's rollover in is that rollover out;
+- a payment recorded after the weeks its shares fall in were closed (a bank transfer entered
+  late) cannot change a closed week: those *late* shares enter the budget of the first week
+  not yet closed, so no fen is lost;
+- a voided prize goes back into the reward fund's budget of the week it was voided in (a
+  ``BudgetAdjustment``), as an adjusted moderator pay does for the operations fund.
+
+So every fen a fund received is, for each fund, scheduled into a week and then either paid
+or rolled over. Shares scheduled before the community's first week (payments recorded from
+before it ran here) belong to those weeks, which are never closed.
+
+Scheduled shares are recomputed from payments, in two queries per fund whatever the number
+of payments; the closes and adjustments are two more.
 """
 
 from __future__ import annotations
@@ -26,7 +40,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 
 from members.models import Community
-from rewards.models import Payment, Refund
+from rewards.models import BudgetAdjustment, Payment, Refund, WeekClose
 from rewards.money import allocate, split_equally
 
 WEEKS_OF_SHARES = 52
@@ -105,26 +119,119 @@ class WeekBudget:
     operations_scheduled: int
     reward_rollover_in: int = 0
     operations_rollover_in: int = 0
+    reward_late: int = 0
+    operations_late: int = 0
+    reward_adjustments: int = 0
+    operations_adjustments: int = 0
+    # Once the week is closed: what it paid and what rolled over into the next week.
+    closed: WeekClose | None = None
 
     @property
     def reward_budget(self) -> int:
-        return self.reward_scheduled + self.reward_rollover_in
+        return (
+            self.reward_scheduled
+            + self.reward_rollover_in
+            + self.reward_late
+            + self.reward_adjustments
+        )
 
     @property
     def operations_budget(self) -> int:
-        return self.operations_scheduled + self.operations_rollover_in
+        return (
+            self.operations_scheduled
+            + self.operations_rollover_in
+            + self.operations_late
+            + self.operations_adjustments
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed is not None and self.closed.is_closed
+
+    @property
+    def reward_rollover_out(self) -> int | None:
+        return self.closed.reward_rollover_out if self.is_closed and self.closed else None
+
+    @property
+    def operations_rollover_out(self) -> int | None:
+        return self.closed.operations_rollover_out if self.is_closed and self.closed else None
+
+
+def _late(
+    shares: dict[datetime.date, int],
+    closes: list[WeekClose],
+    week: datetime.date,
+    scheduled: str,
+    late: str,
+) -> int:
+    """Shares that came to closed weeks before ``week`` after they closed, and that no closed
+    week has taken in yet."""
+    before = [c for c in closes if c.week < week]
+    arrived = sum(shares.get(c.week, 0) - int(getattr(c, scheduled)) for c in before)
+    return arrived - sum(int(getattr(c, late)) for c in before)
 
 
 def budgets(*, community: Community, weeks: list[datetime.date]) -> list[WeekBudget]:
-    """The budgets of the given weeks (first days), in four queries. Rollover comes from the
-    weekly close, which posts it; until a week is closed nothing rolls into the next."""
+    """The budgets of the given weeks (first days), in six queries. A week the close froze
+    reads what it froze; an open week whose previous week is closed gets that week's
+    rollover out and the late shares; weeks further ahead know only their shares (and
+    adjustments) until the weeks before them close."""
     reward = reward_shares(community=community)
     operations = operations_shares(community=community)
-    return [
-        WeekBudget(
-            week=week,
-            reward_scheduled=reward.get(week, 0),
-            operations_scheduled=operations.get(week, 0),
+    closes = sorted(
+        WeekClose.objects.filter(community=community).select_related("moderator__profile"),
+        key=lambda c: c.week,
+    )
+    by_week = {c.week: c for c in closes}
+    adjusted: dict[tuple[datetime.date, str], int] = defaultdict(int)
+    for row in (
+        BudgetAdjustment.objects.filter(community=community, week__in=weeks)
+        .values("week", "fund")
+        .annotate(total=Sum("amount"))
+    ):
+        adjusted[(row["week"], row["fund"])] += int(row["total"])
+    result = []
+    for week in weeks:
+        frozen = by_week.get(week)
+        if frozen is not None:
+            result.append(
+                WeekBudget(
+                    week=week,
+                    reward_scheduled=frozen.reward_scheduled,
+                    operations_scheduled=frozen.operations_scheduled,
+                    reward_rollover_in=frozen.reward_rollover_in,
+                    operations_rollover_in=frozen.operations_rollover_in,
+                    reward_late=frozen.reward_late,
+                    operations_late=frozen.operations_late,
+                    reward_adjustments=frozen.reward_adjustments,
+                    operations_adjustments=frozen.operations_adjustments,
+                    closed=frozen,
+                )
+            )
+            continue
+        previous = by_week.get(week - WEEK)
+        follows_close = previous is not None and previous.is_closed
+        result.append(
+            WeekBudget(
+                week=week,
+                reward_scheduled=reward.get(week, 0),
+                operations_scheduled=operations.get(week, 0),
+                reward_rollover_in=(previous.reward_rollover_out or 0)
+                if follows_close and previous
+                else 0,
+                operations_rollover_in=(previous.operations_rollover_out or 0)
+                if follows_close and previous
+                else 0,
+                reward_late=_late(reward, closes, week, "reward_scheduled", "reward_late")
+                if follows_close
+                else 0,
+                operations_late=_late(
+                    operations, closes, week, "operations_scheduled", "operations_late"
+                )
+                if follows_close
+                else 0,
+                reward_adjustments=adjusted[(week, BudgetAdjustment.Fund.REWARD)],
+                operations_adjustments=adjusted[(week, BudgetAdjustment.Fund.OPERATIONS)],
+            )
         )
-        for week in weeks
-    ]
+    return result

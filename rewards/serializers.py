@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from members.serializers import MinorUnitsField, StrictPayloadMixin
-from rewards.models import Entry, Payment, Refund, Transaction
+from rewards.models import Entry, Payment, Payout, Refund, Transaction
 from rewards.selectors import account_key
 
 
@@ -82,4 +82,33 @@ def transaction_data(t: Transaction) -> dict[str, Any]:
         "refund": t.refund_id,
         "reverses": t.reverses_id,
         "entries": [entry_data(e) for e in t.entries.all()],
+    }
+
+
+class PayoutInputSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
+    member = serializers.IntegerField(min_value=1, help_text=_("The member's id."))
+    amount = MinorUnitsField(min_value=1)
+    method = serializers.ChoiceField(choices=Payout.Method.choices)
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class VoidInputSerializer(StrictPayloadMixin, serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=500)
+
+
+def payout_data(payout: Payout) -> dict[str, Any]:
+    return {
+        "id": payout.pk,
+        "member": payout.membership_id,
+        "handle": payout.membership.profile.handle,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "method": payout.method,
+        "reference": payout.reference,
+        "status": payout.status,
+        "batch": payout.batch_id,
+        "stripe_transfer": payout.stripe_transfer_id or None,
+        "created_at": payout.created_at,
+        "paid_at": payout.paid_at,
+        "error": payout.error,
     }

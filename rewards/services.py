@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from members import services as member_services
 from members.currency import format_amount, max_minor
 from members.models import Community, CommunityAuditLog, Membership, User
-from rewards import ledger, standing
-from rewards.models import Account, Payment, Refund, Transaction
+from rewards import ledger, locks, standing
+from rewards.models import Account, Payment, Prize, Refund, Transaction
 
 Kind = Payment.Kind
 Method = Payment.Method
@@ -57,7 +57,13 @@ def check_time(moment: object, field: str) -> datetime.datetime:
     return moment
 
 
-def _cash(community: Community, method: str) -> Account:
+def _paid_from(community: Community, method: str, payer: Membership) -> Account:
+    """Where a payment's money came from: Stripe's or the offline cash account, or — for an
+    entrance fee paid from a prize — the payer's own payable balance."""
+    if method == Method.WINNINGS:
+        return ledger.account(
+            community=community, kind=Account.Kind.MEMBER_PAYABLE, membership=payer
+        )
     kind = Account.Kind.PROVIDER_CASH if method == Method.STRIPE else Account.Kind.OFFLINE_CASH
     return ledger.account(community=community, kind=kind)
 
@@ -73,10 +79,13 @@ def payment_record(
     recorded_by: User | None = None,
     reference: str = "",
     stripe_id: str = "",
+    prize: Prize | None = None,
 ) -> Payment:
-    """Record an entrance or monthly fee (Stripe, bank transfer or cash): it enters the ledger
-    and, through its date, the fund's schedule. A pending, lapsed or candidate payer becomes
-    an active member. With a Stripe id, recording twice returns the first payment."""
+    """Record an entrance or monthly fee (Stripe, bank transfer or cash — or, for a challenge
+    winner, from their ``prize``: method "winnings", taken from their payable balance): it
+    enters the ledger and, through its date, the fund's schedule. A pending, lapsed or
+    candidate payer becomes an active member. With a Stripe id or a prize, recording twice
+    returns the first payment."""
     if membership.community_id != community.pk:
         raise ValidationError({"member": _("Choose a member of this community.")})
     if kind not in (Kind.ENTRANCE, Kind.MONTHLY):
@@ -84,16 +93,20 @@ def payment_record(
     if method not in Method.values:
         raise ValidationError({"method": _("Choose how it was paid.")}, code="invalid")
     kind, method = str(kind), str(method)
+    if (method == Method.WINNINGS) != (prize is not None) or (
+        prize is not None and (kind != Kind.ENTRANCE or prize.membership_id != membership.pk)
+    ):
+        raise ValidationError({"method": _("Only an entrance fee is paid from a prize.")})
     value = check_amount(amount, community.currency)
     when = check_time(received_at, "received_at")
     with transaction.atomic():
-        locked = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("profile")
-            .get(pk=membership.pk)
-        )
+        locked = locks.membership(membership.pk)
         if stripe_id:
             existing = Payment.objects.filter(stripe_id=stripe_id).first()
+            if existing is not None:
+                return existing
+        if prize is not None:
+            existing = Payment.objects.filter(prize=prize).first()
             if existing is not None:
                 return existing
         payment = Payment.objects.create(
@@ -106,6 +119,7 @@ def payment_record(
             received_at=when,
             reference=reference[:200],
             stripe_id=stripe_id,
+            prize=prize,
             recorded_by=recorded_by,
         )
         fund = Account.Kind.REWARD_FUND if kind == Kind.ENTRANCE else Account.Kind.OPERATIONS_FUND
@@ -116,7 +130,7 @@ def payment_record(
             description=ledger.describe(Kind(payment.kind).label, locked.profile.handle),
             occurred_at=when,
             lines=[
-                (_cash(community, method), value),
+                (_paid_from(community, method, locked), value),
                 (ledger.account(community=community, kind=fund), -value),
             ],
             payment=payment,
@@ -152,16 +166,20 @@ def payment_reverse(
 ) -> Refund:
     """Money goes back — all of it by default, or ``amount`` of it: a Refund row and the
     reversing ledger entries. A refunded or disputed entrance fee ends the membership. With a
-    Stripe id, recording twice returns the first refund."""
+    Stripe id, recording twice returns the first refund.
+
+    Locks in the order of rewards.locks: the payer's membership, then — when money taken back
+    may stop their subscriptions below — their live subscriptions, then the payment. Stripe
+    is told of a stop by a task after the commit."""
     if reason not in Refund.Reason.values:
         raise ValidationError({"reason": _("Choose refund, dispute or correction.")})
     when = check_time(at or timezone.now(), "at")
+    money_taken_back = reason in (Refund.Reason.REFUND, Refund.Reason.DISPUTE)
     with transaction.atomic():
-        locked = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("community", "membership")
-            .get(pk=payment.pk)
-        )
+        payer = locks.membership(payment.membership_id)  # a payment's payer never changes
+        if money_taken_back and payment.kind in (Kind.ENTRANCE, Kind.MONTHLY):
+            locks.checkouts(standing.live_subscriptions(payer))
+        locked = locks.payment(payment.pk)
         if stripe_id:
             existing = Refund.objects.filter(stripe_id=stripe_id).first()
             if existing is not None:
@@ -217,12 +235,9 @@ def payment_reverse(
             membership=locked.membership,
             data={"payment": locked.pk, "refund": refund.pk, "reason": reason, "amount": value},
         )
-        money_taken_back = reason in (Refund.Reason.REFUND, Refund.Reason.DISPUTE)
         if locked.kind == Kind.ENTRANCE and money_taken_back:
-            member_services.membership_end(
-                membership=locked.membership, reason=reason, actor=recorded_by
-            )
-            standing.subscriptions_stop(membership=locked.membership, at_period_end=False)
+            member_services.membership_end(membership=payer, reason=reason, actor=recorded_by)
+            standing.subscriptions_stop(membership=payer, at_period_end=False)
         elif (
             locked.kind == Kind.MONTHLY
             and money_taken_back
@@ -236,11 +251,8 @@ def payment_reverse(
 
 
 def _lapse_for_money_back(*, membership_id: int, reason: str) -> None:
-    membership = (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("community")
-        .get(pk=membership_id)
-    )
+    """Call in payment_reverse's transaction (the membership and its subscriptions locked)."""
+    membership = locks.membership(membership_id)
     if membership.status == Membership.Status.ACTIVE and (
         membership.role != Membership.Role.ORGANISER
     ):

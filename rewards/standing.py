@@ -18,6 +18,12 @@ subscription). Cancelling lapses rather than ends the membership: the entrance f
 and stays in the fund; "left" is for a refunded or disputed entrance fee. Organisers never
 lapse automatically (a community needs its organisers). ``standing_enforce`` is idempotent;
 the beat job ``rewards.tasks.stripe_lapse_due`` runs it for everyone due.
+
+Locks go through rewards.locks in its order: the Membership first, then its CheckoutSession
+rows (``subscriptions_stop`` locks the member's subscriptions; call it with the membership
+locked). Nothing here calls Stripe while holding a lock: stopping a subscription or setting
+its payment method is recorded (or read from the stored webhook event) and sent from a task
+after the commit (``subscription_stop_send``, ``payment_method_saved``).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from django.utils.translation import gettext as _
 
 from members import services as member_services
 from members.models import CommunityAuditLog, Membership
-from rewards import stripe_gateway
+from rewards import locks, stripe_gateway
 from rewards.models import CheckoutSession, Payment
 
 Standing = CheckoutSession.SubscriptionStatus
@@ -138,15 +144,11 @@ def _newest_subscription(membership: Membership) -> CheckoutSession | None:
 
 def standing_enforce(*, membership_id: int, now: datetime.datetime | None = None) -> bool:
     """Lapse an active member whose newest subscription's lapse moment has passed and who has
-    not paid since. Idempotent; returns whether it lapsed them now."""
+    not paid since. Idempotent; returns whether it lapsed them now. Locks the membership:
+    call it before locking any of their checkouts, or with the membership locked already."""
     now = now or timezone.now()
     with transaction.atomic():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("community")
-            .filter(pk=membership_id)
-            .first()
-        )
+        membership = locks.memberships([membership_id]).get(membership_id)
         if (
             membership is None
             or membership.status != Membership.Status.ACTIVE
@@ -208,15 +210,17 @@ def subscriptions_stop(
     """Ask Stripe to stop the member's live subscriptions (all but ``keep``): at once, or at
     the end of the paid period. Recorded on our rows now; the calls go out from a task once
     this transaction commits (never holding a lock over the network). Asking again, or for
-    less than was asked, changes nothing. Returns the checkout ids queued."""
+    less than was asked, changes nothing. Returns the checkout ids queued. Call in a
+    transaction with ``membership`` locked (rewards.locks): its checkouts are locked here,
+    after it."""
     from rewards import tasks
 
     now = now or timezone.now()
-    rows = live_subscriptions(membership).select_for_update()
+    rows = live_subscriptions(membership)
     if keep is not None:
         rows = rows.exclude(pk=keep.pk)
     queued = []
-    for row in rows.order_by("pk"):
+    for row in locks.checkouts(rows):
         already = row.cancel_requested_at is not None
         if already and (at_period_end or not row.cancel_at_period_end):
             continue
@@ -236,9 +240,10 @@ def current_subscription(membership: Membership) -> CheckoutSession | None:
 def subscription_cancel(*, membership: Membership) -> CheckoutSession:
     """The member cancels their monthly subscription: it stops at the end of the period paid
     for, and they stay a member until then (then they lapse; paying again resumes). Raises
-    ValidationError when there is nothing to cancel."""
+    ValidationError when there is nothing to cancel. Locks the membership, then its
+    subscriptions (the order of rewards.locks); Stripe is told by a task after the commit."""
     with transaction.atomic():
-        locked = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+        locked = locks.membership(membership.pk)
         row = current_subscription(locked)
         if row is None:
             raise ValidationError(
@@ -279,7 +284,9 @@ def payment_method_update_url(
 def payment_method_saved(*, row: CheckoutSession, setup_intent_id: str) -> bool:
     """Stripe saved the member's new card or account (a setup Checkout of ``row``'s member):
     the subscription is charged with it from now on, its failed invoice included when Stripe
-    tries again. Nothing to do for a subscription that has ended. Idempotent."""
+    tries again. Nothing to do for a subscription that has ended. Idempotent (the key names
+    the SetupIntent). It calls Stripe: call it holding no lock — it runs in the task
+    rewards.tasks.stripe_payment_method_set, queued on commit by the webhook's handler."""
     if row.ended_at is not None or not row.stripe_subscription_id:
         return False
     return bool(
@@ -342,12 +349,8 @@ def leavers_subscriptions_stop(*, now: datetime.datetime | None = None) -> int:
     for membership_id in list(leavers):
         try:
             with transaction.atomic():
-                membership = (
-                    Membership.objects.select_for_update(of=("self",))
-                    .filter(pk=membership_id, status=Membership.Status.LEFT)
-                    .first()
-                )
-                if membership is not None:
+                membership = locks.memberships([membership_id]).get(membership_id)
+                if membership is not None and membership.status == Membership.Status.LEFT:
                     queued += len(
                         subscriptions_stop(membership=membership, at_period_end=False, now=now)
                     )

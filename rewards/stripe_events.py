@@ -15,16 +15,36 @@ payment intent (``checkout``: our CheckoutSession id). Events may come in any or
 A charge of the first invoice pays both the entrance fee and the first month; a refund of it
 is applied to the monthly fee first, then the entrance fee, over the charge's refunds in
 Stripe's order — computed afresh every time, so replays post the same split.
+
+Locks and Stripe (CONVENTIONS.md, "Locks and the network"). ``handle`` runs inside the
+transaction in which rewards.webhooks holds the StripeEvent row locked, so it never calls
+Stripe:
+
+- what an event needs to *read* from Stripe (a charge's refunds, the invoice a payment intent
+  paid) is fetched by ``prepare`` before that transaction, and handed to the handler as
+  ``Fetched``; when Stripe cannot be asked, the event waits (``WaitingError``);
+- what an event needs Stripe to *do* (make a saved card the subscription's) is queued on
+  commit as a task (rewards.tasks.stripe_payment_method_set), which reads again from the
+  stored event what to send, with an idempotency key naming the SetupIntent.
+
+Rows are locked through rewards.locks in its documented order: the payer's Membership first
+(found through the event's checkout, which is only read), then the checkout (``_locked``);
+the services called afterwards lock that same membership again, and then only rows further
+down the order (the member's other checkouts, payments).
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from rewards import services, standing, stripe_gateway, tips
-from rewards.models import CheckoutSession, Payment, Refund
+from django.db import transaction
+
+from rewards import locks, payouts, services, standing, stripe_gateway, tips
+from rewards.models import CheckoutSession, Payment, Refund, StripeEvent
 
 Event = Mapping[str, Any]
 
@@ -35,6 +55,19 @@ class WaitingError(Exception):
 
 class BadEventError(ValueError):
     """The event contradicts what we asked Stripe for; recorded as failed for staff to see."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What an event needs to know from Stripe, asked by ``prepare`` before any lock is taken.
+
+    ``invoice_id``: the invoice a charge's payment intent paid, when the charge does not name
+    it and the payment intent is not one of our checkouts' ("" otherwise, or if none).
+    ``refunds``: every refund of the charge, when the event does not list them all (None:
+    not asked)."""
+
+    invoice_id: str = ""
+    refunds: tuple[Mapping[str, Any], ...] | None = None
 
 
 def _time(value: object) -> datetime.datetime:
@@ -56,18 +89,31 @@ def _amount(value: object) -> int:
     return value
 
 
-def _row(metadata: object, *, lock: bool = True) -> CheckoutSession | None:
-    """Our checkout named by a Stripe object's metadata (None: not one of ours)."""
+def _checkout_ref(metadata: object) -> int | None:
+    """The id of our checkout a Stripe object's metadata names (None: not one of ours)."""
     if not isinstance(metadata, Mapping) or not stripe_gateway.ours(metadata):
         return None
     ref = metadata.get("checkout")
     if not isinstance(ref, str) or not ref.isdigit():
         return None
-    qs = CheckoutSession.objects.select_related("community", "membership", "answer__question")
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    row = qs.filter(pk=int(ref)).first()
-    if row is not None and metadata.get("community") not in (None, str(row.community_id)):
+    return int(ref)
+
+
+def _locked(pk: int | None) -> CheckoutSession | None:
+    """Lock a checkout in the documented order (rewards.locks): its payer's Membership first,
+    then the checkout itself — never the checkout first, which would deadlock with a member
+    cancelling (membership, then their checkouts)."""
+    if pk is None or locks.checkout_payer(pk) is None:
+        return None
+    return locks.checkout(pk)
+
+
+def _row(metadata: object) -> CheckoutSession | None:
+    """Our checkout named by a Stripe object's metadata, locked with its member (None: not
+    one of ours)."""
+    row = _locked(_checkout_ref(metadata))
+    community = metadata.get("community") if isinstance(metadata, Mapping) else None
+    if row is not None and community not in (None, str(row.community_id)):
         raise BadEventError("the metadata's community does not match our checkout")
     return row
 
@@ -85,7 +131,7 @@ def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
     if row is None:
         return False
     if session.get("mode") == "setup":
-        return _payment_method_saved(row, session)
+        return _payment_method_saved(event, row, session)
     for field, key in (
         ("stripe_customer_id", "customer"),
         ("stripe_subscription_id", "subscription"),
@@ -136,8 +182,10 @@ def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
     return True
 
 
-def _payment_method_saved(row: CheckoutSession, session: Mapping[str, Any]) -> bool:
-    """A member saved a new way to pay their subscription (fund page, "Change how I pay")."""
+def _payment_method_saved(event: Event, row: CheckoutSession, session: Mapping[str, Any]) -> bool:
+    """A member saved a new way to pay their subscription (fund page, "Change how I pay"):
+    Stripe is told to charge the subscription with it by a task queued on commit (never
+    while the event is locked); the task reads what to send from this stored event."""
     metadata = session.get("metadata") or {}
     if metadata.get("purpose") != stripe_gateway.PAYMENT_METHOD_PURPOSE:
         return False
@@ -149,10 +197,45 @@ def _payment_method_saved(row: CheckoutSession, session: Mapping[str, Any]) -> b
     setup_intent = _id(session.get("setup_intent"))
     if session.get("status") != "complete" or not setup_intent:
         return False
-    try:
-        return standing.payment_method_saved(row=row, setup_intent_id=setup_intent)
-    except stripe_gateway.StripeUnavailableError as exc:
-        raise WaitingError(f"could not set the subscription's payment method: {exc}") from None
+    if row.ended_at is not None or not row.stripe_subscription_id:
+        return False  # the subscription has ended: nothing to change
+    from rewards import tasks
+
+    transaction.on_commit(partial(tasks.stripe_payment_method_set.delay, str(event.get("id"))))
+    return True
+
+
+def payment_method_send(*, stripe_event_id: str) -> bool:
+    """The body of the task rewards.tasks.stripe_payment_method_set, run once the event's
+    transaction committed, holding no lock: tell Stripe to charge the subscription with the
+    payment method a processed setup Checkout saved. Everything is read again from the
+    stored event, so running it twice sends the very same request (its idempotency key names
+    the SetupIntent). Nothing is sent when the subscription has ended since, or when a later
+    setup of the same checkout was processed (the newest wins, whatever order the tasks run
+    in). Raises StripeUnavailableError (the task tries again). Returns whether Stripe was
+    told."""
+    stored = StripeEvent.objects.filter(
+        event_id=stripe_event_id, status=StripeEvent.Status.PROCESSED
+    ).first()
+    session = (stored.payload.get("data") or {}).get("object") if stored is not None else None
+    if stored is None or not isinstance(session, Mapping) or session.get("mode") != "setup":
+        return False
+    ref, setup_intent = _checkout_ref(session.get("metadata")), _id(session.get("setup_intent"))
+    row = CheckoutSession.objects.filter(pk=ref).first() if ref is not None else None
+    if row is None or not setup_intent:
+        return False
+    created = stored.payload.get("created")
+    if isinstance(created, int) and (
+        StripeEvent.objects.filter(
+            type__in=["checkout.session.completed", "checkout.session.async_payment_succeeded"],
+            status=StripeEvent.Status.PROCESSED,
+            payload__data__object__mode="setup",
+            payload__data__object__metadata__checkout=str(row.pk),
+            payload__created__gt=created,
+        ).exists()
+    ):
+        return False
+    return standing.payment_method_saved(row=row, setup_intent_id=setup_intent)
 
 
 def session_expired(event: Event, session: Mapping[str, Any]) -> bool:
@@ -178,16 +261,20 @@ def _invoice_row(invoice: Mapping[str, Any]) -> CheckoutSession | None:
     row = _row(details.get("metadata"))
     subscription = _id(details.get("subscription")) or _id(invoice.get("subscription"))
     if row is None and subscription:
-        row = (
-            CheckoutSession.objects.select_for_update(of=("self",))
-            .select_related("community", "membership")
-            .filter(stripe_subscription_id=subscription)
-            .first()
-        )
+        row = _locked(_by_subscription(subscription))
     if row is not None and subscription and not row.stripe_subscription_id:
         row.stripe_subscription_id = subscription
         row.save(update_fields=["stripe_subscription_id"])
     return row
+
+
+def _by_subscription(subscription_id: str) -> int | None:
+    """The id of the checkout that started a subscription (not locked)."""
+    return (
+        CheckoutSession.objects.filter(stripe_subscription_id=subscription_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def invoice_paid(event: Event, invoice: Mapping[str, Any]) -> bool:
@@ -238,13 +325,8 @@ def invoice_payment_failed(event: Event, invoice: Mapping[str, Any]) -> bool:
 
 def subscription_deleted(event: Event, subscription: Mapping[str, Any]) -> bool:
     row = _row(subscription.get("metadata"))
-    if row is None:
-        row = (
-            CheckoutSession.objects.select_for_update(of=("self",))
-            .select_related("community")
-            .filter(stripe_subscription_id=_id(subscription) or "-")
-            .first()
-        )
+    if row is None and _id(subscription):
+        row = _locked(_by_subscription(_id(subscription)))
     if row is None:
         return False
     if not row.stripe_subscription_id:
@@ -265,9 +347,26 @@ def subscription_deleted(event: Event, subscription: Mapping[str, Any]) -> bool:
 # --- Money going back ----------------------------------------------------------------------
 
 
-def _payments_for(*, payment_intent: str, charge: Mapping[str, Any] | None) -> list[Payment]:
+def _invoice_fetch(*, payment_intent: str, charge: Mapping[str, Any] | None) -> str:
+    """For ``prepare``: the invoice ``payment_intent`` paid, asked of Stripe only when
+    ``_payments_for`` will need it — the charge does not name it and no checkout of ours has
+    that payment intent (a checkout's payment intent, once set, stays)."""
+    if not payment_intent or _id((charge or {}).get("invoice")):
+        return ""
+    if CheckoutSession.objects.filter(stripe_payment_intent_id=payment_intent).exists():
+        return ""
+    try:
+        return stripe_gateway.invoice_for_payment_intent(payment_intent=payment_intent)
+    except stripe_gateway.StripeUnavailableError as exc:
+        raise WaitingError(f"could not ask Stripe for the invoice: {exc}") from None
+
+
+def _payments_for(
+    *, payment_intent: str, charge: Mapping[str, Any] | None, fetched: Fetched
+) -> list[Payment]:
     """Our payments a charge paid, the monthly fee before the entrance fee. Raises
-    WaitingError while they are not all recorded."""
+    WaitingError while they are not all recorded. Reads only; the payments are locked by
+    services.payment_reverse (after their payer)."""
     if payment_intent:
         row = CheckoutSession.objects.filter(stripe_payment_intent_id=payment_intent).first()
         if row is not None:
@@ -275,12 +374,8 @@ def _payments_for(*, payment_intent: str, charge: Mapping[str, Any] | None) -> l
             if found is None:
                 raise WaitingError(f"the payment of checkout {row.pk} is not recorded yet")
             return [found]
-    invoice_id = _id((charge or {}).get("invoice"))  # charges named their invoice until 2025
-    if not invoice_id and payment_intent:
-        try:
-            invoice_id = stripe_gateway.invoice_for_payment_intent(payment_intent=payment_intent)
-        except stripe_gateway.StripeUnavailableError as exc:
-            raise WaitingError(f"could not ask Stripe for the invoice: {exc}") from None
+    # charges named their invoice until 2025; since, ``prepare`` asks Stripe
+    invoice_id = _id((charge or {}).get("invoice")) or fetched.invoice_id
     if not invoice_id:
         raise WaitingError(f"no payment of ours for {payment_intent or 'this charge'} yet")
     monthly = Payment.objects.filter(stripe_id=invoice_id).first()
@@ -335,11 +430,26 @@ def _reverse(
             raise BadEventError(f"{stripe_id} returns more than the charge paid us")
 
 
-def _charge_refunds(charge_id: str) -> list[dict[str, Any]]:
+def _charge_refunds(charge_id: str) -> tuple[Mapping[str, Any], ...]:
+    """For ``prepare``: every refund of a charge, asked of Stripe."""
     try:
-        return stripe_gateway.charge_refunds(charge_id=charge_id)
+        return tuple(stripe_gateway.charge_refunds(charge_id=charge_id))
     except stripe_gateway.StripeUnavailableError as exc:
         raise WaitingError(f"could not ask Stripe for the refunds: {exc}") from None
+
+
+def _refunds_listed(charge: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The refunds a charge lists, if it lists them all (older API versions); else None."""
+    listed = charge.get("refunds")
+    if isinstance(listed, Mapping) and not listed.get("has_more"):
+        return list(listed.get("data") or [])
+    return None
+
+
+def _refunds_fetched(fetched: Fetched) -> Sequence[Mapping[str, Any]]:
+    if fetched.refunds is None:  # ``prepare`` asks for them whenever they are needed
+        raise WaitingError("the charge's refunds were not fetched from Stripe")
+    return fetched.refunds
 
 
 def _refunds_reverse(payments: list[Payment], refunds: Sequence[Mapping[str, Any]]) -> None:
@@ -354,63 +464,165 @@ def _refunds_reverse(payments: list[Payment], refunds: Sequence[Mapping[str, Any
     _reverse(payments, items, Refund.Reason.REFUND)
 
 
-def charge_refunded(event: Event, charge: Mapping[str, Any]) -> bool:
-    payments = _payments_for(payment_intent=_id(charge.get("payment_intent")), charge=charge)
-    listed = charge.get("refunds")
-    if isinstance(listed, Mapping) and not listed.get("has_more"):
-        refunds = list(listed.get("data") or [])
-    else:
-        refunds = _charge_refunds(_id(charge))
-    _refunds_reverse(payments, refunds)
+def charge_refunded_fetch(charge: Mapping[str, Any]) -> Fetched:
+    listed = _refunds_listed(charge)
+    return Fetched(
+        invoice_id=_invoice_fetch(payment_intent=_id(charge.get("payment_intent")), charge=charge),
+        refunds=None if listed is not None else _charge_refunds(_id(charge)),
+    )
+
+
+def charge_refunded(event: Event, charge: Mapping[str, Any], fetched: Fetched) -> bool:
+    payments = _payments_for(
+        payment_intent=_id(charge.get("payment_intent")), charge=charge, fetched=fetched
+    )
+    refunds = _refunds_listed(charge)
+    _refunds_reverse(payments, refunds if refunds is not None else _refunds_fetched(fetched))
     return True
 
 
-def refund_updated(event: Event, refund: Mapping[str, Any]) -> bool:
-    """A refund that was pending has succeeded (or failed): the charge's refunds are read
-    afresh and applied like ``charge.refunded``."""
+def refund_updated_fetch(refund: Mapping[str, Any]) -> Fetched:
+    charge_id = _id(refund.get("charge"))
+    if refund.get("status") != "succeeded" or not charge_id:
+        return Fetched()
+    return Fetched(
+        invoice_id=_invoice_fetch(payment_intent=_id(refund.get("payment_intent")), charge=None),
+        refunds=_charge_refunds(charge_id),
+    )
+
+
+def refund_updated(event: Event, refund: Mapping[str, Any], fetched: Fetched) -> bool:
+    """A refund that was pending has succeeded (or failed): the charge's refunds, read afresh
+    from Stripe (by ``prepare``), are applied like ``charge.refunded``."""
     if refund.get("status") != "succeeded":
         return False
-    charge_id = _id(refund.get("charge"))
-    if not charge_id:
+    if not _id(refund.get("charge")):
         raise BadEventError("a refund without its charge")
-    payments = _payments_for(payment_intent=_id(refund.get("payment_intent")), charge=None)
-    _refunds_reverse(payments, _charge_refunds(charge_id))
+    payments = _payments_for(
+        payment_intent=_id(refund.get("payment_intent")), charge=None, fetched=fetched
+    )
+    _refunds_reverse(payments, _refunds_fetched(fetched))
     return True
 
 
-def dispute_closed(event: Event, dispute: Mapping[str, Any]) -> bool:
-    if dispute.get("status") != "lost":
-        return False  # won or warning closed: the money stays
+def _disputed(dispute: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    """(the payment intent, the charge if expanded) a dispute is about."""
     charge = dispute.get("charge")
     expanded = charge if isinstance(charge, Mapping) else None
     payment_intent = _id(dispute.get("payment_intent")) or _id(
         (expanded or {}).get("payment_intent")
     )
-    payments = _payments_for(payment_intent=payment_intent, charge=expanded)
+    return payment_intent, expanded
+
+
+def dispute_closed_fetch(dispute: Mapping[str, Any]) -> Fetched:
+    if dispute.get("status") != "lost":
+        return Fetched()
+    payment_intent, expanded = _disputed(dispute)
+    return Fetched(invoice_id=_invoice_fetch(payment_intent=payment_intent, charge=expanded))
+
+
+def dispute_closed(event: Event, dispute: Mapping[str, Any], fetched: Fetched) -> bool:
+    if dispute.get("status") != "lost":
+        return False  # won or warning closed: the money stays
+    payment_intent, expanded = _disputed(dispute)
+    payments = _payments_for(payment_intent=payment_intent, charge=expanded, fetched=fetched)
     item = (_id(dispute), _amount(dispute.get("amount")), _time(event.get("created")))
     _reverse(payments, [item], Refund.Reason.DISPUTE)
     return True
 
 
+# --- Stripe Connect: transfers to members, their accounts ------------------------------------
+
+
+def _payout_id(transfer: Mapping[str, Any]) -> int | None:
+    metadata = transfer.get("metadata")
+    if not isinstance(metadata, Mapping) or not stripe_gateway.ours(metadata):
+        return None
+    ref = metadata.get("payout")
+    return int(ref) if isinstance(ref, str) and ref.isdigit() else None
+
+
+def transfer_created(event: Event, transfer: Mapping[str, Any]) -> bool:
+    payout_id = _payout_id(transfer)
+    if payout_id is None:
+        return False
+    found = payouts.transfer_paid(
+        payout_id=payout_id, transfer_id=_id(transfer), at=_time(event.get("created"))
+    )
+    return found is not None
+
+
+def transfer_reversed(event: Event, transfer: Mapping[str, Any]) -> bool:
+    payout_id = _payout_id(transfer)
+    if payout_id is None:
+        return False
+    if _amount(transfer.get("amount_reversed")) < _amount(transfer.get("amount")):
+        return False  # a partial reversal: left for an organiser to settle by hand
+    found = payouts.transfer_reversed(payout_id=payout_id, at=_time(event.get("created")))
+    return found is not None
+
+
+def account_updated(event: Event, account: Mapping[str, Any]) -> bool:
+    found = payouts.account_updated(
+        stripe_account_id=_id(account), **stripe_gateway.account_flags(account)
+    )
+    return found is not None
+
+
 HANDLERS: dict[str, Callable[[Event, Mapping[str, Any]], bool]] = {
+    "transfer.created": transfer_created,
+    "transfer.reversed": transfer_reversed,
+    "account.updated": account_updated,
     "checkout.session.completed": session_completed,
     "checkout.session.async_payment_succeeded": session_completed,
     "checkout.session.expired": session_expired,
     "invoice.paid": invoice_paid,
     "invoice.payment_failed": invoice_payment_failed,
     "customer.subscription.deleted": subscription_deleted,
-    "charge.refunded": charge_refunded,
-    "charge.refund.updated": refund_updated,
-    "charge.dispute.closed": dispute_closed,
+}
+
+# Events that need to know something from Stripe: ``prepare`` asks with the first function
+# (no lock held), ``handle`` acts with the second.
+FETCHING_HANDLERS: dict[
+    str,
+    tuple[
+        Callable[[Mapping[str, Any]], Fetched],
+        Callable[[Event, Mapping[str, Any], Fetched], bool],
+    ],
+] = {
+    "charge.refunded": (charge_refunded_fetch, charge_refunded),
+    "charge.refund.updated": (refund_updated_fetch, refund_updated),
+    "charge.dispute.closed": (dispute_closed_fetch, dispute_closed),
 }
 
 
-def handle(event: Event) -> bool:
-    """Act on one event; False when it is not for us (unknown type, not our object)."""
-    handler = HANDLERS.get(str(event.get("type")))
-    if handler is None:
+def _object(event: Event) -> object:
+    return (event.get("data") or {}).get("object")
+
+
+def prepare(event: Event) -> Fetched:
+    """Ask Stripe what ``event`` needs to be handled. Called by rewards.webhooks before it
+    locks anything (a network call never runs under a database lock); raises WaitingError
+    when Stripe cannot be asked — the event waits and is tried again."""
+    fetching = FETCHING_HANDLERS.get(str(event.get("type")))
+    obj = _object(event)
+    if fetching is None or not isinstance(obj, Mapping):
+        return Fetched()
+    return fetching[0](obj)
+
+
+def handle(event: Event, fetched: Fetched) -> bool:
+    """Act on one event, with what ``prepare`` fetched for it; False when it is not for us
+    (unknown type, not our object). Runs in the webhook's locked transaction: calls no
+    Stripe (a call it needs goes out from a task queued on commit)."""
+    kind = str(event.get("type"))
+    handler, fetching = HANDLERS.get(kind), FETCHING_HANDLERS.get(kind)
+    if handler is None and fetching is None:
         return False
-    obj = (event.get("data") or {}).get("object")
+    obj = _object(event)
     if not isinstance(obj, Mapping):
         raise BadEventError("the event has no object")
-    return handler(event, obj)
+    if fetching is not None:
+        return fetching[1](event, obj, fetched)
+    return handler(event, obj) if handler is not None else False

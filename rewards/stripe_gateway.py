@@ -43,6 +43,10 @@ class StripeUnavailableError(Exception):
     message is safe to show to the user."""
 
 
+class StripeRefusedError(StripeUnavailableError):
+    """Stripe answered and said no (a transfer it will not make): trying again will not help."""
+
+
 class WebhookRejectedError(Exception):
     """A webhook whose signature, age or body is not acceptable (answered 400)."""
 
@@ -295,6 +299,98 @@ def invoice_for_payment_intent(*, payment_intent: str) -> str:
     return ""
 
 
+# --- Stripe Connect: members' Express accounts and transfers to them ---------------------------
+
+
+def connect_account_create(*, key: str, email: str, metadata: dict[str, str]) -> str:
+    """Create an Express account for a member to be paid into; returns its id. ``key`` names
+    our ConnectedAccount row, so a retry returns the account made the first time."""
+    if settings.STRIPE_DEPLOYMENT_NAME:
+        metadata = {**metadata, "deployment": settings.STRIPE_DEPLOYMENT_NAME}
+    params: dict[str, Any] = {
+        "type": "express",
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": metadata,
+    }
+    if email:
+        params["email"] = email
+    if settings.STRIPE_CONNECT_COUNTRY:
+        params["country"] = settings.STRIPE_CONNECT_COUNTRY
+    try:
+        account = client().v1.accounts.create(
+            params=params,  # type: ignore[arg-type]
+            options=_idempotent(key),
+        )
+    except stripe.StripeError as exc:
+        logger.warning("Stripe refused to create a connected account: %s", exc)
+        raise StripeUnavailableError(
+            _("Stripe could not set up your account just now. Please try again in a minute.")
+        ) from exc
+    return str(account.id)
+
+
+def account_link_create(*, account_id: str, return_url: str, refresh_url: str) -> str:
+    """The address of Stripe's onboarding pages for a connected account (valid minutes)."""
+    try:
+        link = client().v1.account_links.create(
+            params={
+                "account": account_id,
+                "return_url": return_url,
+                "refresh_url": refresh_url,
+                "type": "account_onboarding",
+            }
+        )
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(
+            _("Stripe could not open the page just now. Please try again in a minute.")
+        ) from exc
+    return str(link.url)
+
+
+def account_state(*, account_id: str) -> dict[str, bool]:
+    """Whether a connected account finished onboarding and can receive transfers."""
+    try:
+        account = client().v1.accounts.retrieve(account_id)
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(str(exc)) from exc
+    return account_flags(account.to_dict())
+
+
+def account_flags(account: Mapping[str, Any]) -> dict[str, bool]:
+    """The two facts we keep of a connected account (from the API or an event's object)."""
+    capabilities = account.get("capabilities") or {}
+    transfers = capabilities.get("transfers") if isinstance(capabilities, Mapping) else None
+    return {
+        "details_submitted": bool(account.get("details_submitted")),
+        "transfers_enabled": transfers == "active",
+    }
+
+
+def transfer_create(
+    *, amount: int, currency: str, destination: str, key: str, metadata: dict[str, str]
+) -> str:
+    """Transfer ``amount`` (minor units) from the platform's balance to a connected account;
+    returns the transfer's id. ``key`` names our Payout row. Raises StripeRefusedError when
+    Stripe refuses it, StripeUnavailableError when Stripe cannot be reached (try again)."""
+    if settings.STRIPE_DEPLOYMENT_NAME:
+        metadata = {**metadata, "deployment": settings.STRIPE_DEPLOYMENT_NAME}
+    try:
+        transfer = client().v1.transfers.create(
+            params={
+                "amount": amount,
+                "currency": currency.lower(),
+                "destination": destination,
+                "metadata": metadata,
+            },
+            options=_idempotent(key),
+        )
+    except (stripe.InvalidRequestError, stripe.PermissionError) as exc:
+        raise StripeRefusedError(str(exc.user_message or exc)) from exc
+    except stripe.StripeError as exc:
+        raise StripeUnavailableError(str(exc)) from exc
+    return str(transfer.id)
+
+
 def _signed_at(header: str) -> int:
     for part in header.split(","):
         key, _sep, value = part.strip().partition("=")
@@ -305,18 +401,29 @@ def _signed_at(header: str) -> int:
 
 def event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     """The event a webhook carries, once its signature is checked with the real algorithm
-    (HMAC-SHA256 over ``t.payload`` with STRIPE_WEBHOOK_SECRET) and its timestamp is within
-    ±300 s of now. Raises WebhookRejectedError otherwise."""
+    (HMAC-SHA256 over ``t.payload`` with STRIPE_WEBHOOK_SECRET — or, for events about
+    members' connected accounts, which Stripe signs for the Connect endpoint,
+    STRIPE_CONNECT_WEBHOOK_SECRET) and its timestamp is within ±300 s of now. Raises
+    WebhookRejectedError otherwise."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise WebhookRejectedError("the body is not UTF-8") from None
-    try:
-        stripe.WebhookSignature.verify_header(
-            text, signature, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
-        )
-    except stripe.SignatureVerificationError as exc:
-        raise WebhookRejectedError(str(exc)) from None
+    secrets = [settings.STRIPE_WEBHOOK_SECRET]
+    if settings.STRIPE_CONNECT_WEBHOOK_SECRET:
+        secrets.append(settings.STRIPE_CONNECT_WEBHOOK_SECRET)
+    refusal = "no signature"
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                text, signature, secret, WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            refusal = str(exc)
+            continue
+        break
+    else:
+        raise WebhookRejectedError(refusal)
     # The SDK refuses only old signatures; one from the future is as suspect.
     if abs(time.time() - _signed_at(signature or "")) > WEBHOOK_TOLERANCE_SECONDS:
         raise WebhookRejectedError("the signature's timestamp is outside the tolerance")

@@ -38,12 +38,15 @@ from rewards import checkout, standing, stripe_gateway, webhooks
 from rewards.models import CheckoutSession
 
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+STRIPE_CONNECT_ORIGIN = "https://connect.stripe.com"
 
 
-def with_checkout_csp(response: HttpResponse) -> HttpResponse:
+def with_checkout_csp(
+    response: HttpResponse, *, origin: str = STRIPE_CHECKOUT_ORIGIN
+) -> HttpResponse:
     """Let this page's form go on to Stripe's payment page (``form-action`` covers the
-    redirect that follows the POST)."""
-    origins = [STRIPE_CHECKOUT_ORIGIN]
+    redirect that follows the POST), or to ``origin`` (Connect's onboarding)."""
+    origins = [origin]
     if settings.STRIPE_API_BASE:
         parts = urlsplit(settings.STRIPE_API_BASE)
         origins.append(f"{parts.scheme}://{parts.netloc}")

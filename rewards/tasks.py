@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from rewards import standing, stripe_gateway, webhooks
+from rewards import payouts, standing, stripe_events, stripe_gateway, webhooks
 
 
 @shared_task(ignore_result=True)
@@ -32,6 +32,20 @@ def stripe_subscription_stop(checkout_id: int) -> None:
     standing.subscription_stop_send(checkout_id=checkout_id)
 
 
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(stripe_gateway.StripeUnavailableError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def stripe_payment_method_set(stripe_event_id: str) -> None:
+    """Tell Stripe to charge a subscription with the card or account its member saved, as a
+    processed webhook event says (queued on that event's commit, so no lock is held; retried
+    while Stripe cannot be reached)."""
+    stripe_events.payment_method_send(stripe_event_id=stripe_event_id)
+
+
 @shared_task(ignore_result=True)
 def stripe_lapse_due() -> None:
     """Beat: lapse members whose grace period ran out or whose subscription ended."""
@@ -42,3 +56,22 @@ def stripe_lapse_due() -> None:
 def stripe_leavers_subscriptions_stop() -> None:
     """Beat: stop charging members whose membership an organiser ended by hand."""
     standing.leavers_subscriptions_stop()
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(stripe_gateway.StripeUnavailableError,),
+    dont_autoretry_for=(stripe_gateway.StripeRefusedError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def payout_transfer_send(payout_id: int) -> None:
+    """Ask Stripe for a payout's transfer (retried while Stripe cannot be reached)."""
+    payouts.transfer_send(payout_id=payout_id)
+
+
+@shared_task(ignore_result=True)
+def payouts_pending_sweep() -> None:
+    """Beat: send again Stripe payouts whose task was lost."""
+    payouts.pending_sweep()

@@ -6,6 +6,10 @@ answer) and one balanced transaction: provider cash +amount, the author's payabl
 −(amount − fee), platform fees −fee. The split goes through the allocation helper, so the
 two parts always sum to the tip. A refund or lost dispute of a tip is reversed by
 rewards.services.payment_reverse like any payment (in proportion, for a partial one).
+
+Recording a tip locks the tipper's Membership through rewards.locks (the payer, as for every
+payment; the author's row is only read), so it fits the webhook's order: event, member,
+checkout.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.utils.translation import gettext as _
 from members import services as member_services
 from members.models import CommunityAuditLog, Membership
 from questions.models import Answer
-from rewards import ledger, services
+from rewards import ledger, locks, services
 from rewards.models import Account, Payment, Transaction
 from rewards.money import allocate
 
@@ -46,7 +50,8 @@ def tip_record(
     second call returns the first payment and writes nothing. The tipper need not be active
     any more (the money was taken); the answer must be of the tipper's community and not
     their own. ``fee_percent``: the platform fee the tipper was shown (the checkout keeps
-    it); the community's current one when not given."""
+    it); the community's current one when not given. Locks the tipper's membership
+    (rewards.locks): call it before locking any of their checkouts, or with it locked."""
     community = tipper.community
     if not stripe_id:
         raise ValidationError({"stripe_id": _("A tip through Stripe needs its Stripe id.")})
@@ -59,11 +64,7 @@ def tip_record(
     percent = community.tip_fee_percent if fee_percent is None else fee_percent
     author_part, fee = tip_split(value, percent)
     with transaction.atomic():
-        locked = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("profile")
-            .get(pk=tipper.pk)
-        )
+        locked = locks.membership(tipper.pk)
         existing = Payment.objects.filter(stripe_id=stripe_id).first()
         if existing is not None:
             return existing

@@ -1,11 +1,25 @@
 from django.urls import path
 
-from rewards import stripe_views, views
+from rewards import stripe_views, views, weekly_views
 
 app_name = "rewards"
 
 urlpatterns = [
     path("c/<slug:slug>/fund/", views.fund_page, name="fund"),
+    # The weekly cycle: results, the archive, the leaderboard, fair play, payouts, earnings.
+    path("c/<slug:slug>/results/", weekly_views.archive, name="archive"),
+    path("c/<slug:slug>/week/<str:label>/results/", weekly_views.week_results, name="results"),
+    path("c/<slug:slug>/leaderboard/", weekly_views.leaderboard, name="leaderboard"),
+    path("c/<slug:slug>/week/<str:label>/fair-play/", weekly_views.fair_play, name="fair_play"),
+    path("c/<slug:slug>/prizes/<int:prize_id>/void/", weekly_views.prize_void, name="prize_void"),
+    path("c/<slug:slug>/payouts/", weekly_views.payouts_page, name="payouts"),
+    path(
+        "c/<slug:slug>/payouts/batches/<int:batch_id>.csv",
+        weekly_views.batch_export,
+        name="payout_batch_export",
+    ),
+    path("c/<slug:slug>/earnings/", weekly_views.earnings_page, name="earnings"),
+    path("c/<slug:slug>/earnings/connect/", weekly_views.connect, name="connect"),
     path("c/<slug:slug>/ledger/", views.ledger_page, name="ledger"),
     path("c/<slug:slug>/ledger/weeks/", views.statements_page, name="statements"),
     path("c/<slug:slug>/ledger/export.csv", views.ledger_export, name="ledger_export"),

@@ -4,10 +4,15 @@ Celery task (Zulip's corporate/ does the same).
 - ``event_receive`` (the view's body): checks the signature and its ±300 s window, stores the
   event in a row unique on its id (a second delivery finds the first row) and queues its
   processing on commit. A bad signature stores nothing.
-- ``event_process`` (the task's body): locks the row; only a row still "received" is acted
-  on, so two workers given the same event post once. The outcome is recorded on the row:
-  processed, ignored (an unknown type, or not one of ours), failed (with the error), or —
-  when something it needs has not arrived yet — left "received" with a note saying what it
+- ``event_process`` (the task's body): first asks Stripe what the event needs
+  (``stripe_events.prepare``: a charge's refunds, the invoice a payment intent paid) with no
+  lock held; then, in one transaction, locks the row — the first lock of the documented order
+  in rewards.locks; the handler locks the member, then the checkout, then payments — and acts
+  only on a row still "received", so two workers given the same event post once. No Stripe
+  call is made in that transaction: a call the event needs Stripe to act on goes out from a
+  task queued on commit. The outcome is recorded on the row: processed, ignored (an unknown
+  type, or not one of ours), failed (with the error), or — when something it needs has not
+  arrived yet, or Stripe could not be asked — left "received" with a note saying what it
   waits for, to be tried again after the next event that succeeds and by the beat sweep.
 """
 
@@ -54,13 +59,25 @@ def event_receive(*, payload: bytes, signature: str | None) -> StripeEvent:
 
 def event_process(*, event_id: int) -> str | None:
     """Act on a stored event once. Returns its status afterwards (None: nothing to do)."""
+    stored = StripeEvent.objects.filter(pk=event_id).first()
+    if stored is None or stored.status != Status.RECEIVED:
+        return None
+    # Stripe is asked before any lock is taken; what went wrong is recorded below, with the
+    # row locked, as if the handler had raised it (Stripe down: WaitingError, so it waits).
+    fetched: stripe_events.Fetched | Exception
+    try:
+        fetched = stripe_events.prepare(stored.payload)
+    except Exception as exc:  # classified below
+        fetched = exc
     with transaction.atomic():
         event = StripeEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.status != Status.RECEIVED:
             return None
         try:
+            if isinstance(fetched, Exception):
+                raise fetched
             with transaction.atomic():
-                handled = stripe_events.handle(event.payload)
+                handled = stripe_events.handle(event.payload, fetched)
         except stripe_events.WaitingError as exc:
             event.error = f"{WAITING}{exc}"[:2000]
             event.save(update_fields=["error"])

@@ -36,6 +36,7 @@ COMMUNITY_RULE_FIELDS: tuple[str, ...] = (
     "brief_lead_days",
     "grace_days",
     "tip_fee_percent",
+    "payout_hold_hours",
     "pay_by_alipay",
     "pay_by_wechat_pay",
 )

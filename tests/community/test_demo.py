@@ -119,8 +119,13 @@ def test_demo_community_has_members_an_organiser_and_a_moderator(
     _demo(django_capture_on_commit_callbacks)
 
     community = Community.objects.get(slug="product-circle")
-    members = Membership.objects.filter(community=community, status=Membership.Status.ACTIVE)
-    assert members.count() == 61
+    members = Membership.objects.filter(
+        community=community, status=Membership.Status.ACTIVE
+    ).exclude(role=Membership.Role.CANDIDATE)
+    assert members.count() == 61 + 1  # and the challenge winner who joined
+    assert members.filter(joined_via=Membership.JoinedVia.CHALLENGE).count() == 1
+    candidates = Membership.objects.filter(community=community, role=Membership.Role.CANDIDATE)
+    assert candidates.count() == 2  # challenge answerers who have not joined
     roles = dict(members.exclude(role=Membership.Role.MEMBER).values_list("user__email", "role"))
     assert roles == {
         "organiser@demo.example": Membership.Role.ORGANISER,
@@ -149,7 +154,7 @@ def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(
         assert question.submitted_at <= weeks.brief_deadline(community, this_week)
 
     # the answers are long-form Markdown, rendered: headings, lists, bold, a table
-    answers = Answer.objects.filter(question__community=community)
+    answers = Answer.objects.filter(question__title__in=[b.title for b in demo_questions.BRIEFS])
     assert answers.count() == len(ANSWERS) == 13
     assert AnswerRevision.objects.filter(answer__in=answers, number=1).count() == 13
     html = "".join(answers.values_list("body_html", flat=True))
@@ -157,18 +162,20 @@ def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(
         assert tag in html, tag
 
     # threaded discussion, and ratings from several members (never one's own)
-    comments = Comment.objects.filter(answer__question__community=community)
+    comments = Comment.objects.filter(answer__in=answers)
     assert comments.count() == len(THREADS) + len(REPLIES) == 20
     assert comments.filter(parent__isnull=False).count() == len(REPLIES) == 9
     assert not comments.filter(parent__parent__isnull=False).exists()
-    ratings = Rating.objects.filter(answer__question__community=community)
+    ratings = Rating.objects.filter(answer__in=answers)
     assert ratings.count() == sum(len(a.ratings) for a in ANSWERS) == 56
     assert set(ratings.values_list("stars", flat=True)) <= {1, 2, 3, 4, 5}
     assert min(a.ratings.count() for a in answers) >= 3
     assert not any(r.rater_id == r.answer.author_id for r in ratings.select_related("answer"))
 
     # one challenge question, published this week
-    challenge = Question.objects.get(community=community, is_challenge=True)
+    challenge = Question.objects.get(
+        community=community, is_challenge=True, session__week=this_week
+    )
     assert challenge.title == demo_questions.ONBOARDING_WEEK.title
     assert challenge.state == State.OPEN
 
@@ -222,7 +229,7 @@ def test_demo_pages_show_the_week_the_queue_and_the_public_challenge(
     assert demo_questions.RETENTION.title not in page
 
     client.logout()
-    challenge = Question.objects.get(is_challenge=True)
+    challenge = Question.objects.get(title=demo_questions.ONBOARDING_WEEK.title)
     response = client.get(challenge.get_absolute_url())
     assert response.status_code == 200
     assert challenge.title in response.content.decode()
@@ -252,8 +259,12 @@ def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
     community = Community.objects.get(slug="product-circle")
     zone = ZoneInfo(community.time_zone)
     today = timezone.localtime(timezone.now(), zone).date()
-    payers = Membership.objects.filter(community=community).exclude(role=Membership.Role.ORGANISER)
-    payments = Payment.objects.filter(community=community)
+    payers = (
+        Membership.objects.filter(community=community)
+        .exclude(role__in=[Membership.Role.ORGANISER, Membership.Role.CANDIDATE])
+        .exclude(joined_via=Membership.JoinedVia.CHALLENGE)  # paid from a prize (below)
+    )
+    payments = Payment.objects.filter(community=community).exclude(method=Payment.Method.WINNINGS)
 
     # every member but the organiser paid the entrance fee once, on joining — over a year
     entrance = payments.filter(kind=Payment.Kind.ENTRANCE)
@@ -307,14 +318,29 @@ def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
     # a refunded monthly fee does not end a membership
     assert payers.filter(status=Membership.Status.ACTIVE).count() == 60
 
-    # the books balance, to the fen: cash in = what was paid less what went back
+    # the books balance, to the fen: cash in = what was paid less what went back less what
+    # was paid out; the reward fund = entrance fees less prizes (voided ones came back)
     paid_in = sum(payments.values_list("amount", flat=True))
     went_back = sum(Refund.objects.values_list("amount", flat=True))
-    balances = {a.kind: b for a, b in ledger.balances(community=community)}
+    from rewards.models import Payout, Prize
+
+    prizes = Prize.objects.filter(week_close__community=community)
+    won = sum(prizes.values_list("amount", flat=True))
+    voided = sum(prizes.filter(voided_at__isnull=False).values_list("amount", flat=True))
+    [challenge_fee] = Payment.objects.filter(
+        community=community, method=Payment.Method.WINNINGS
+    ).values_list("amount", flat=True)
+    paid_out = sum(Payout.objects.filter(community=community).values_list("amount", flat=True))
+    assert won > 0 and voided > 0 and paid_out > 0
+    balances: dict[str, int] = {}
+    for account, balance in ledger.balances(community=community):
+        balances[account.kind] = balances.get(account.kind, 0) + balance
     assert balances == {
-        Account.Kind.OFFLINE_CASH: paid_in - went_back,
-        Account.Kind.REWARD_FUND: -60 * 20000,
+        Account.Kind.OFFLINE_CASH: paid_in - went_back - paid_out,
+        Account.Kind.REWARD_FUND: -60 * 20000 - challenge_fee + won - voided,
         Account.Kind.OPERATIONS_FUND: -(paid_in - went_back - 60 * 20000),
+        Account.Kind.MEMBER_PAYABLE: -(won - voided - challenge_fee - paid_out),
+        Account.Kind.PAYOUTS_IN_TRANSIT: 0,
     }
     assert ledger.trial_balance(community=community) == 0
     # and this week both funds have a budget
@@ -337,8 +363,7 @@ def test_demo_organiser_sees_the_ledger_and_the_chart_members_their_own_payments
     assert statements.status_code == 200
     chart = statements.context["chart"]
     reward_fund = [float(xy.split(",")[1]) for xy in chart.series[0].points.split()]
-    assert reward_fund == sorted(reward_fund, reverse=True)  # the fund grows (y runs down)
-    assert reward_fund[0] > reward_fund[-1]
+    assert reward_fund[0] > reward_fund[-1]  # the fund grew over the half year (y runs down)
     assert client.get("/c/product-circle/payments/").status_code == 200
 
     member = Membership.objects.get(
@@ -350,3 +375,41 @@ def test_demo_organiser_sees_the_ledger_and_the_chart_members_their_own_payments
     assert sorted(p.pk for p in fund.context["payments"]) == sorted(
         Payment.objects.filter(membership=member).values_list("pk", flat=True)[:50]
     )
+
+
+def test_demo_has_closed_weeks_a_challenge_entry_a_voided_win_payouts_and_an_open_ballot(
+    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+) -> None:
+    from community import demo_weekly, weekly
+    from questions import votes
+    from rewards.models import Payout, Prize, WeekClose
+
+    _demo(django_capture_on_commit_callbacks)
+    community = Community.objects.get(slug="product-circle")
+    this_week = weeks.start_of(community)
+    # every week since the community began here is closed, in order, with its rollover
+    closes = list(WeekClose.objects.filter(community=community).order_by("week"))
+    assert [c.week for c in closes] == [
+        this_week - k * datetime.timedelta(days=7) for k in range(demo_weekly.PAST_WEEKS, 0, -1)
+    ]
+    assert weekly.first_week(community) == closes[0].week
+    for before, after in zip(closes, closes[1:], strict=False):
+        assert after.reward_rollover_in == before.reward_rollover_out
+    assert [c.reward_paid for c in closes[:2]] == [0, 0]  # the quiet weeks rolled over
+    # the challenge winner joined, paying the fee from the prize
+    challenger = Membership.objects.get(community=community, user__email=demo_weekly.CHALLENGER)
+    assert (challenger.role, challenger.joined_via) == ("member", "challenge")
+    assert Prize.objects.get(membership=challenger).entrance_payment.amount == 20000
+    # one win voided, with its reason; older winners paid out by bank transfer
+    [voided] = Prize.objects.filter(week_close__community=community, voided_at__isnull=False)
+    assert voided.void_reason == demo_weekly.VOID_REASON
+    assert Payout.objects.filter(community=community, method="bank_transfer").count() >= 5
+    # this week's ballot is open, some votes cast, the demo member's three still to cast
+    member = Membership.objects.get(community=community, user__email="member@demo.example")
+    ballot = votes.ballot(viewer=member, community=community, week=this_week)
+    assert ballot.is_open
+    assert ballot.votes_left == 3
+    assert ballot.answer_count >= 10
+    client.force_login(member.user)
+    for url in ("/c/product-circle/ballot/", "/c/product-circle/results/"):
+        assert client.get(url).status_code == 200

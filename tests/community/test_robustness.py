@@ -32,8 +32,8 @@ from members.models import Community, CommunityAuditLog, Membership, Profile, Ta
 from questions import services as question_services
 from questions.models import Answer, Attachment, Comment, Question
 from rewards import services as money_services
-from rewards.models import CheckoutSession, Payment
-from tests.factories import PASSWORD, UserFactory, add_member
+from rewards.models import CheckoutSession, Payment, PayoutBatch, Prize, WeekClose
+from tests.factories import PASSWORD, UserFactory, add_member, organiser_of
 from tests.questions.helpers import (
     EXE,
     HTML,
@@ -107,6 +107,8 @@ def _profile_row(membership: Membership) -> tuple[Any, ...]:
         ({"week_start": 7}, "week_start", None),
         ({"voting_opens_time": "25:00"}, "voting_opens_time", None),
         ({"tip_fee_percent": 101}, "tip_fee_percent", None),
+        ({"payout_hold_hours": -1}, "payout_hold_hours", None),
+        ({"payout_hold_hours": 721}, "payout_hold_hours", None),
     ],
 )
 def test_community_create_refuses_bad_input_naming_the_field_and_saves_nothing(
@@ -525,6 +527,7 @@ def test_portal_settings_with_a_bad_fee_change_nothing(
             "brief_lead_days": "3",
             "grace_days": "7",
             "tip_fee_percent": "0",
+            "payout_hold_hours": "48",
         },
     )
     assert response.status_code == 200
@@ -559,6 +562,8 @@ POST_ONLY = {
     "questions:rate",
     "rewards:subscription_cancel",
     "rewards:subscription_payment_method",
+    "questions:vote",
+    "rewards:connect",
 }
 
 
@@ -586,6 +591,8 @@ class QuestionRows:
     next_week: str
     payment: Payment  # an offline entrance fee of the member's
     checkout: CheckoutSession  # the member's tip on the question's answer, not paid yet
+    prize: Prize  # the member's answer won a closed week (made directly: no close ran)
+    batch: PayoutBatch  # an organiser's (empty) batch of payouts
 
     def kwargs(self, name: str) -> dict[str, Any]:
         question = self.brief if name in ON_THE_BRIEF else self.question
@@ -598,6 +605,8 @@ class QuestionRows:
             "week": self.week,
             "payment_id": self.payment.pk,
             "checkout_id": self.checkout.pk,
+            "prize_id": self.prize.pk,
+            "batch_id": self.batch.pk,
         }
 
 
@@ -612,6 +621,16 @@ def question_rows(
     answer = question_services.answer_create(author=member, question=question, body="*mine*")
     comment = question_services.comment_create(author=member, answer=answer, body="a comment")
     start = weeks.start_of(community)
+    close = WeekClose.objects.create(
+        community=community,
+        week=start - datetime.timedelta(days=7),
+        winners_per_week=3,
+        prize_split=[50, 30, 20],
+        frozen_at=timezone.now(),
+        closed_at=timezone.now(),
+        reward_rollover_out=0,
+        operations_rollover_out=0,
+    )
     return QuestionRows(
         target=target,
         question=question,
@@ -636,6 +655,12 @@ def question_rows(
             currency=community.currency,
             tip_amount=500,
             answer=answer,
+        ),
+        prize=Prize.objects.create(
+            week_close=close, place=1, answer=answer, membership=member, votes=1, amount=0
+        ),
+        batch=PayoutBatch.objects.create(
+            community=community, method="cash", created_by=organiser_of(community).user
         ),
     )
 
@@ -666,6 +691,22 @@ MONEY_NAMES = {
     "rewards:checkout_cancelled",
     "rewards:subscription_cancel",
     "rewards:subscription_payment_method",
+    # the weekly cycle
+    "api-weeks",
+    "api-fair-play",
+    "api-leaderboard",
+    "api-prize-void",
+    "api-payouts",
+    "api-earnings",
+    "rewards:archive",
+    "rewards:results",
+    "rewards:leaderboard",
+    "rewards:fair_play",
+    "rewards:prize_void",
+    "rewards:payouts",
+    "rewards:payout_batch_export",
+    "rewards:earnings",
+    "rewards:connect",
 }
 
 
@@ -685,6 +726,8 @@ def _kwargs_needing_rows(name: str) -> bool:
             "week",
             "payment_id",
             "checkout_id",
+            "prize_id",
+            "batch_id",
         }
     )
 
@@ -721,7 +764,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         *QUESTION_NAMES,
         *MONEY_NAMES,
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 62
+    assert len(SLUG_PATTERNS) == 80
     assert set(QUESTION_NAMES) == {
         "questions:week",
         "questions:week_of",
@@ -744,6 +787,11 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         "questions:notifications",
         "questions:attachment",
         "questions:preview",
+        "questions:ballot",
+        "questions:ballot_of",
+        "questions:vote",
+        "api-vote",
+        "api-ballot",
         "api-questions",
         "api-session",
         "api-attachments",
@@ -927,6 +975,11 @@ QUESTIONS_GOOD: dict[str, Callable[[QuestionRows], dict[str, Any]]] = {
     "api-payment-reverse": lambda r: {"amount": 100, "note": "fuzz"},
     "rewards:payment_reverse": lambda r: {"amount": "1.00", "note": "fuzz"},
     "api-tip-checkout": lambda r: {"amount": 500},
+    "api-payouts": lambda r: {"member": r.target.pk, "amount": 100, "method": "cash"},
+    "rewards:payouts": lambda r: {"method": "cash", "reference": "x"},
+    "api-prize-void": lambda r: {"reason": "a ring"},
+    "rewards:prize_void": lambda r: {"reason": "a ring"},
+    "questions:vote": lambda r: {"action": "vote"},
     "rewards:tip": lambda r: {"amount": "5.00"},
     "questions:brief_create": lambda r: _BRIEF_FORM,
     "questions:brief_edit": lambda r: _BRIEF_FORM,
@@ -989,6 +1042,7 @@ PORTAL_GOOD: dict[str, dict[str, Any]] = {
         "brief_lead_days": "3",
         "grace_days": "7",
         "tip_fee_percent": "0",
+        "payout_hold_hours": "48",
     },
     "members:my_profile": {
         "handle": "fuzzy",
@@ -1159,6 +1213,8 @@ def test_no_request_produces_a_server_error(
         "week": "2026-W99",
         "payment_id": 10**20,
         "checkout_id": 10**20,
+        "prize_id": 10**20,
+        "batch_id": 10**20,
     }
     url = reverse(name, kwargs={k: good[k] for k in params})
     is_api = url.startswith("/api/v1/")

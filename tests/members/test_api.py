@@ -193,6 +193,7 @@ def test_community_create_makes_the_caller_organiser_with_the_spec_defaults(
         "brief_lead_days": 3,
         "grace_days": 7,
         "tip_fee_percent": 0,
+        "payout_hold_hours": 48,
         "pay_by_alipay": False,
         "pay_by_wechat_pay": False,
         "active_members": 1,

@@ -76,7 +76,7 @@ def test_profile_page_queries_are_fixed(
     _community, organiser, member = populated
     client.force_login(member.user)
     api.force_authenticate(member.user)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # the badges: one query
         assert client.get(f"/c/budget/members/{organiser.pk}/").status_code == 200
     with django_assert_max_num_queries(3):
         assert api.get(f"/api/v1/communities/budget/members/{organiser.pk}/").status_code == 200

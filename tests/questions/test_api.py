@@ -323,7 +323,17 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
     # when
     data = api.get(f"/api/v1/questions/{question.pk}/").json()
     # then
-    assert set(data) == QUESTION_KEYS | {"answers", "answers_hidden", "voting_closes_at"}
+    assert set(data) == QUESTION_KEYS | {
+        "answers",
+        "answers_hidden",
+        "phase",
+        "can_answer",
+        "can_revise",
+        "voting_opens_at",
+        "voting_closes_at",
+        "voting_open",
+        "votes_left",
+    }
     assert (data["title"], data["state"], data["week"]) == (
         "Q",
         "open",
@@ -332,7 +342,7 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
     assert data["answers_hidden"] is False
     assert _iso(data["voting_closes_at"]) == weeks.ends_at(community, this_week(community))
     [got] = data["answers"]
-    assert set(got) == ANSWER_KEYS | {"rating", "comments"}
+    assert set(got) == ANSWER_KEYS | {"rating", "comments", "voted"}
     assert (got["id"], got["body"], got["revision"]) == (written.pk, written.body, 1)
     assert got["body_html"] == "<h1>A</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>\n"
     assert got["author"] == {"id": answerer.pk, "handle": "answerer"}

@@ -110,7 +110,7 @@ def test_world_has_the_sizes_it_claims(world: World) -> None:
 
 
 PORTAL = [
-    ("question", "/c/budget/questions/{question}/", 9),
+    ("question", "/c/budget/questions/{question}/", 10),
     ("week", "/c/budget/week/", 7),
     ("week of", "/c/budget/week/{week}/", 7),
     ("list", "/c/budget/questions/", 8),
@@ -121,7 +121,7 @@ PORTAL = [
     ("list page 2", "/c/budget/questions/?page=2", 8),
 ]
 API = [
-    ("api question", "/api/v1/questions/{question}/", 6),
+    ("api question", "/api/v1/questions/{question}/", 7),
     ("api session", "/api/v1/communities/budget/sessions/{week}/", 4),
     ("api list", "/api/v1/communities/budget/questions/", 4),
     ("api list search", "/api/v1/communities/budget/questions/?q=留存", 4),

@@ -335,11 +335,14 @@ def test_a_member_reads_a_week_s_budgets(api: APIClient, member: Membership) -> 
         "reward_scheduled": 385,
         "operations_scheduled": 226,
         "rollover_in": {"reward": 0, "operations": 0},
+        "late_shares": {"reward": 0, "operations": 0},
+        "adjustments": {"reward": 0, "operations": 0},
         "rollover_out": None,
         "closed": False,
         "winners": [],
         "moderator": None,
         "moderator_pay": None,
+        "kpis": {},
     }
 
 

@@ -21,9 +21,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
-from community import demo_money, demo_questions
+from community import demo_money, demo_questions, demo_weekly
 from members import services
-from members.models import Community, Membership, Tag, User
+from members.models import Community, Membership, Tag, User, Weekday
 from questions.models import Question
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
@@ -262,6 +262,8 @@ class Command(BaseCommand):
                     "vote for the best; entrance fees enter the reward fund over 52 weeks."
                 ),
                 privacy_threshold=50,
+                # The demo's ballot is open all week, so there is always something to vote on.
+                voting_opens_weekday=Weekday.MONDAY,
             )
         _ensure_tags(community)
         organiser = Membership.objects.get(community=community, user=organiser_user)
@@ -336,6 +338,9 @@ class Command(BaseCommand):
             )
         demo_questions.load(community=community, moderator=moderator)
         demo_money.load(community=community, organiser=organiser)
+        demo_weekly.load(
+            community=community, organiser=organiser, moderator=moderator, hashed=hashed
+        )
 
         seed = Community.objects.filter(slug="writers-room").first()
         if seed is None:
@@ -383,7 +388,10 @@ class Command(BaseCommand):
         if challenge is not None:
             self.stdout.write(f"  challenge question, public: {challenge.get_absolute_url()}")
         self.stdout.write(f"  briefs to schedule (moderators): /c/{community.slug}/briefs/")
+        self.stdout.write(f"This week's ballot: /c/{community.slug}/ballot/")
+        self.stdout.write(f"Past weeks' results: /c/{community.slug}/results/")
         self.stdout.write(f"A year of payments: /c/{community.slug}/ledger/weeks/ (organisers)")
+        self.stdout.write(f"  payouts and the fair-play review: /c/{community.slug}/payouts/")
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
         self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")
