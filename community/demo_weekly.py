@@ -37,10 +37,9 @@ from django.utils import timezone
 
 from community import weekly
 from community.models import WeekPipeline
+from members import search, weeks
 from members import services as member_services
-from members import weeks
 from members.models import Community, Membership, User
-from members import search
 from questions import markdown, votes
 from questions.models import Answer, AnswerRevision, Notification, Question, Session, Vote
 from rewards import fairplay, payouts

@@ -42,11 +42,27 @@ RETRY_WITHIN = stripe_gateway.CHECKOUT_LIFETIME - datetime.timedelta(minutes=35)
 UrlsFor = Callable[[CheckoutSession], tuple[str, str]]
 
 
+def winnings_credit(*, community: Community, membership: Membership | None) -> int:
+    """What of the entrance fee a candidate who won prizes pays from them (SPEC §2.5: a
+    winner whose prize does not cover the fee may pay the difference): their balance that
+    is out of the payout hold, up to the fee. Nothing for anyone else."""
+    if membership is None or membership.role != Membership.Role.CANDIDATE:
+        return 0
+    from rewards import payouts
+
+    available = payouts.payable_of(membership=membership).available
+    return max(min(available, community.entrance_fee), 0)
+
+
 def join_amounts(*, community: Community, membership: Membership | None) -> tuple[int, int]:
-    """(entrance fee, monthly fee) a person pays to join now. A lapsed member paid the
-    entrance fee already and resumes with the monthly fee alone."""
+    """(entrance fee, monthly fee) a person pays at Stripe to join now. A lapsed member paid
+    the entrance fee already and resumes with the monthly fee alone; a candidate who won
+    prizes pays the difference (``winnings_credit`` comes from their prizes)."""
     resuming = membership is not None and membership.status == Membership.Status.LAPSED
-    return (0 if resuming else community.entrance_fee), community.monthly_fee
+    if resuming:
+        return 0, community.monthly_fee
+    credit = winnings_credit(community=community, membership=membership)
+    return community.entrance_fee - credit, community.monthly_fee
 
 
 def may_join(membership: Membership | None) -> bool:
@@ -164,6 +180,7 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
                 code="member",
             )
         entrance, monthly = join_amounts(community=community, membership=current)
+        credit = winnings_credit(community=community, membership=current)
         if entrance <= 0 and monthly <= 0:
             raise ValidationError(
                 {"membership": _("This community has no fees: ask an organiser to add you.")},
@@ -180,6 +197,7 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
             kind=Kind.JOIN,
             entrance_amount=entrance,
             monthly_amount=monthly,
+            winnings_amount=credit,
             currency=community.currency,
         )
     return _open(checkout=checkout, urls=urls, email=user.email)

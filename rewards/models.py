@@ -358,6 +358,11 @@ class CheckoutSession(models.Model):
     entrance_amount = models.BigIntegerField(_("entrance fee (minor units)"), default=0)
     monthly_amount = models.BigIntegerField(_("monthly fee (minor units)"), default=0)
     tip_amount = models.BigIntegerField(_("tip (minor units)"), default=0)
+    # A challenge winner joining pays part of the entrance fee from their prize: this part is
+    # not charged at Stripe; it is taken from their payable balance when the payment succeeds.
+    winnings_amount = models.BigIntegerField(
+        _("entrance fee paid from winnings (minor units)"), default=0
+    )
     # The community's platform fee when the tipper was shown it; the tip is split by this.
     tip_fee_percent = models.PositiveSmallIntegerField(_("platform fee on the tip (%)"), default=0)
     answer = models.ForeignKey(
@@ -419,7 +424,8 @@ class CheckoutSession(models.Model):
             models.CheckConstraint(
                 condition=Q(entrance_amount__gte=0)
                 & Q(monthly_amount__gte=0)
-                & Q(tip_amount__gte=0),
+                & Q(tip_amount__gte=0)
+                & Q(winnings_amount__gte=0),
                 name="rewards_checkout_amounts_not_negative",
             ),
             models.CheckConstraint(

@@ -93,9 +93,15 @@ def payment_record(
     if method not in Method.values:
         raise ValidationError({"method": _("Choose how it was paid.")}, code="invalid")
     kind, method = str(kind), str(method)
-    if (method == Method.WINNINGS) != (prize is not None) or (
-        prize is not None and (kind != Kind.ENTRANCE or prize.membership_id != membership.pk)
+    from_winnings = method == Method.WINNINGS
+    if (
+        (prize is not None and not from_winnings)
+        or (from_winnings and prize is None and not stripe_id)
+        or (from_winnings and kind != Kind.ENTRANCE)
+        or (prize is not None and prize.membership_id != membership.pk)
     ):
+        # From winnings: a challenge winner's entrance fee, taken at the close (``prize``) or
+        # as part of their joining checkout (``stripe_id``).
         raise ValidationError({"method": _("Only an entrance fee is paid from a prize.")})
     value = check_amount(amount, community.currency)
     when = check_time(received_at, "received_at")

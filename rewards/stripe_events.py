@@ -164,6 +164,18 @@ def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
             fee_percent=row.tip_fee_percent,
         )
         return True
+    if row.winnings_amount:
+        # A challenge winner paid the difference: the rest of the fee comes from the prize.
+        services.payment_record(
+            community=row.community,
+            membership=row.membership,
+            kind=Payment.Kind.ENTRANCE,
+            amount=row.winnings_amount,
+            received_at=paid_at,
+            method=Payment.Method.WINNINGS,
+            stripe_id=f"{session_id}:winnings",
+            reference=f"checkout:{row.pk}",
+        )
     if row.entrance_amount:
         services.payment_record(
             community=row.community,

@@ -87,6 +87,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         messages.info(request, _("You are already a member of this community."))
         return redirect(community.get_absolute_url())
     entrance, monthly = checkout.join_amounts(community=community, membership=viewer)
+    credit = checkout.winnings_credit(community=community, membership=viewer)
     status = 200
     if request.method == "POST":
         try:
@@ -111,6 +112,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         "entrance_fee": format_amount(entrance, community.currency) if entrance else "",
         "monthly_fee": format_amount(monthly, community.currency) if monthly else "",
         "today": format_amount(entrance + monthly, community.currency),
+        "winnings": format_amount(credit, community.currency) if credit else "",
         "online": stripe_gateway.configured(),
     }
     return with_checkout_csp(render(request, "rewards/join.html", context, status=status))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections.abc import Callable
 from io import StringIO
 from typing import Any
@@ -331,7 +332,9 @@ def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
         community=community, method=Payment.Method.WINNINGS
     ).values_list("amount", flat=True)
     paid_out = sum(Payout.objects.filter(community=community).values_list("amount", flat=True))
-    assert won > 0 and voided > 0 and paid_out > 0
+    assert won > 0
+    assert voided > 0
+    assert paid_out > 0
     balances: dict[str, int] = {}
     for account, balance in ledger.balances(community=community):
         balances[account.kind] = balances.get(account.kind, 0) + balance
@@ -393,7 +396,7 @@ def test_demo_has_closed_weeks_a_challenge_entry_a_voided_win_payouts_and_an_ope
         this_week - k * datetime.timedelta(days=7) for k in range(demo_weekly.PAST_WEEKS, 0, -1)
     ]
     assert weekly.first_week(community) == closes[0].week
-    for before, after in zip(closes, closes[1:], strict=False):
+    for before, after in itertools.pairwise(closes):
         assert after.reward_rollover_in == before.reward_rollover_out
     assert [c.reward_paid for c in closes[:2]] == [0, 0]  # the quiet weeks rolled over
     # the challenge winner joined, paying the fee from the prize

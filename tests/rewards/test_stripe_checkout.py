@@ -333,3 +333,46 @@ def test_cancelling_on_stripe_comes_back_to_the_landing_page(
     response = client.get(f"/c/circle/checkout/{row.pk}/cancelled/", follow=True)
     assert response.redirect_chain[-1][0] == "/c/circle/"
     assert "Payment cancelled: nothing was charged." in response.content.decode()
+
+
+def test_a_challenge_winner_pays_the_difference_and_the_rest_comes_from_the_prize(
+    fake_stripe: FakeStripe,
+    client: Client,
+    community: Community,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given: a candidate owed a 120.00 prize, out of the payout hold (the entrance fee: 200.00)
+    import datetime
+
+    from django.utils import timezone
+
+    from rewards import ledger
+    from tests.factories import bulk_prizes
+
+    candidate = set_status(add_member(community), Status.ACTIVE, role="candidate")
+    bulk_prizes(community, [(candidate, 12000, timezone.now() - datetime.timedelta(days=9))])
+    client.force_login(candidate.user)
+    # when: they open the join page and pay
+    page = client.get("/c/circle/join/").content.decode()
+    assert "¥120.00" in page
+    assert "¥80.00" in page
+    assert _join(client).status_code == 303
+    row = CheckoutSession.objects.get()
+    assert (row.entrance_amount, row.winnings_amount, row.monthly_amount) == (8000, 12000, 1000)
+    assert fake_stripe.created()[0].params["line_items[0][price_data][unit_amount]"] == "8000"
+    session = fake_stripe.pay(row.stripe_session_id)
+    for _twice in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(Client(), session_completed(session)).status_code == 200
+    # then: a member, the fee recorded as two entrance payments (prize and Stripe), the
+    # prize spent, once
+    candidate.refresh_from_db()
+    assert (candidate.role, candidate.status) == ("member", "active")
+    paid = sorted(
+        Payment.objects.filter(membership=candidate, kind="entrance").values_list(
+            "method", "amount"
+        )
+    )
+    assert paid == [("stripe", 8000), ("winnings", 12000)]
+    assert ledger.member_balance(membership=candidate) == 0
+    assert ledger.trial_balance(community=community) == 0
