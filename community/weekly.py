@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -262,10 +262,14 @@ def weeks_dispatch(*, now: datetime.datetime | None = None) -> int:
         .annotate(last=Max("week"))
         .values_list("community", "last")
     )
+    # Queued or running a moment ago (or failed a moment ago: tried again a little later).
     busy = set(
         WeekPipeline.objects.filter(
-            state__in=[WeekPipeline.State.QUEUED, WeekPipeline.State.RUNNING],
-            queued_at__gt=now - REQUEUE_AFTER,
+            Q(
+                state__in=[WeekPipeline.State.QUEUED, WeekPipeline.State.RUNNING],
+                queued_at__gt=now - REQUEUE_AFTER,
+            )
+            | Q(state=WeekPipeline.State.FAILED, finished_at__gt=now - REQUEUE_AFTER)
         ).values_list("community", "week")
     )
     queued = []

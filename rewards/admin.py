@@ -16,12 +16,18 @@ from django.utils.translation import ngettext
 from rewards import webhooks
 from rewards.models import (
     Account,
+    BudgetAdjustment,
     CheckoutSession,
+    ConnectedAccount,
     Entry,
     Payment,
+    Payout,
+    PayoutBatch,
+    Prize,
     Refund,
     StripeEvent,
     Transaction,
+    WeekClose,
 )
 
 
@@ -151,3 +157,86 @@ class StripeEventAdmin(ReadOnlyAdmin):
             % {"n": len(failed)},
             messages.SUCCESS,
         )
+
+
+# --- The weekly cycle: closes, prizes, adjustments, payouts (written by the services) ---------
+
+
+class PrizeInline(ReadOnlyInline):
+    model = Prize
+    fields = ("place", "membership", "answer", "votes", "amount", "voided_at", "void_reason")
+    readonly_fields = fields
+
+
+@admin.register(WeekClose)
+class WeekCloseAdmin(ReadOnlyAdmin):
+    list_display = (
+        "week",
+        "community",
+        "reward_scheduled",
+        "reward_rollover_in",
+        "reward_paid",
+        "reward_rollover_out",
+        "operations_paid",
+        "operations_rollover_out",
+        "closed_at",
+    )
+    list_filter = ("community",)
+    list_select_related = ("community",)
+    date_hierarchy = "week"
+    inlines = [PrizeInline]
+
+
+@admin.register(Prize)
+class PrizeAdmin(ReadOnlyAdmin):
+    list_display = ("week_close", "place", "membership", "votes", "amount", "voided_at")
+    list_filter = ("place", "week_close__community")
+    list_select_related = ("week_close", "membership")
+
+
+@admin.register(BudgetAdjustment)
+class BudgetAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "community", "week", "fund", "amount", "reason")
+    list_filter = ("fund", "community")
+    list_select_related = ("community",)
+
+
+class PayoutInline(ReadOnlyInline):
+    model = Payout
+    fields = ("membership", "amount", "currency", "method", "status", "reference")
+    readonly_fields = fields
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "community", "method", "reference", "created_by")
+    list_filter = ("method", "community")
+    list_select_related = ("community", "created_by")
+    inlines = [PayoutInline]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "community",
+        "membership",
+        "amount",
+        "currency",
+        "method",
+        "status",
+        "reference",
+        "stripe_transfer_id",
+    )
+    list_filter = ("status", "method", "community")
+    search_fields = ("reference", "stripe_transfer_id", "membership__profile__handle")
+    list_select_related = ("community", "membership")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ConnectedAccount)
+class ConnectedAccountAdmin(ReadOnlyAdmin):
+    list_display = ("user", "stripe_account_id", "details_submitted", "transfers_enabled")
+    list_filter = ("transfers_enabled",)
+    search_fields = ("stripe_account_id", "user__email")
+    list_select_related = ("user",)

@@ -438,3 +438,51 @@ def test_winners_are_emailed_in_their_language(
     assert "第 1 名" in to[first.email].subject or "第1名" in to[first.email].subject
     assert "won place 2 in 2026-W45" in to[second.email].subject
     assert "¥60.00" in to[second.email].body
+
+
+def test_a_failed_close_is_tried_again_by_the_dispatcher_a_little_later(
+    voted: Any, monkeypatch: pytest.MonkeyPatch, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    community = voted.community
+
+    def crash(**kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    steps = tuple(weekly.Step(s.name, crash) if s.name == "rollover" else s for s in weekly.STEPS)
+    monkeypatch.setattr(weekly, "STEPS", steps)
+    with pytest.raises(Exception, match="database went away"):  # the eager task raises
+        weekly.weeks_dispatch()
+    assert WeekPipeline.objects.get(community=community).state == WeekPipeline.State.FAILED
+    # five minutes later beat leaves it alone; twenty minutes later it tries again
+    time_machine.move_to(AFTER_W45 + datetime.timedelta(minutes=5))
+    assert weekly.weeks_dispatch() == 0
+    monkeypatch.undo()
+    time_machine.move_to(AFTER_W45 + datetime.timedelta(minutes=30))
+    assert weekly.weeks_dispatch() == 1
+    assert weekly.is_closed(community, W45)
+    assert Prize.objects.count() == 3
+
+
+def test_staff_read_the_closes_prizes_and_payouts_in_the_admin(voted: Any) -> None:
+    from django.test import Client
+
+    weekly.week_close(community=voted.community, week=W45)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    pipeline = WeekPipeline.objects.get()
+    close = WeekClose.objects.get()
+    for url in (
+        "/admin/community/weekpipeline/",
+        f"/admin/community/weekpipeline/{pipeline.pk}/change/",
+        "/admin/rewards/weekclose/",
+        f"/admin/rewards/weekclose/{close.pk}/change/",
+        "/admin/rewards/prize/",
+        "/admin/rewards/payout/",
+        "/admin/rewards/payoutbatch/",
+        "/admin/rewards/budgetadjustment/",
+        "/admin/rewards/connectedaccount/",
+    ):
+        assert client.get(url).status_code == 200, url
+    # read-only: nothing can be added or deleted there
+    assert client.get("/admin/rewards/prize/add/").status_code == 403
