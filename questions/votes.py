@@ -80,23 +80,30 @@ def votes_used(*, voter: Membership, week: datetime.date) -> int:
     return Vote.objects.filter(voter=voter, week=week).count()
 
 
+def _locked_voter(
+    voter: Membership, answer: Answer, now: datetime.datetime
+) -> tuple[Membership, datetime.date]:
+    """The voter's membership, locked, once they may vote on ``answer``'s ballot now, and the
+    ballot's week; ValidationError saying why not. Call inside a transaction."""
+    if voter.community_id != answer.question.community_id:
+        raise _refuse(_("This answer is not on this community's ballot."), "other_community")
+    week = ballot_week(answer)
+    locked = _lock(voter)
+    _check_voter(locked)
+    _check_window(locked.community, week, now)  # the community's rules as they are now
+    return locked, week
+
+
 def vote_cast(*, voter: Membership, answer: Answer, now: datetime.datetime | None = None) -> int:
     """Vote for ``answer``; returns the votes the voter has left this week. Voting again for
     the same answer changes nothing. Raises ValidationError (key ``vote``) saying why a vote
     is refused; nothing is written then."""
-    now = now or timezone.now()
-    if voter.community_id != answer.question.community_id:
-        raise _refuse(_("This answer is not on this community's ballot."), "other_community")
-    week = ballot_week(answer)
     with transaction.atomic():
-        locked = _lock(voter)
-        community = locked.community  # its rules as they are now
-        _check_voter(locked)
-        _check_window(community, week, now)
+        locked, week = _locked_voter(voter, answer, now or timezone.now())
         if answer.author_id == locked.pk:
             raise _refuse(_("You cannot vote for your own answer."), "own_answer")
         used = votes_used(voter=locked, week=week)
-        limit = community.votes_per_member
+        limit = locked.community.votes_per_member
         if Vote.objects.filter(answer=answer, voter=locked).exists():
             return max(limit - used, 0)
         if used >= limit:
@@ -107,7 +114,9 @@ def vote_cast(*, voter: Membership, answer: Answer, now: datetime.datetime | Non
             )
         try:
             with transaction.atomic():
-                Vote.objects.create(community=community, week=week, answer=answer, voter=locked)
+                Vote.objects.create(
+                    community=locked.community, week=week, answer=answer, voter=locked
+                )
         except IntegrityError:  # the same vote a moment ago (the lock makes this rare)
             return max(limit - used, 0)
     return limit - used - 1
@@ -117,20 +126,13 @@ def vote_withdraw(
     *, voter: Membership, answer: Answer, now: datetime.datetime | None = None
 ) -> int:
     """Withdraw one's vote for ``answer`` while voting is open; returns the votes left."""
-    now = now or timezone.now()
-    if voter.community_id != answer.question.community_id:
-        raise _refuse(_("This answer is not on this community's ballot."), "other_community")
-    week = ballot_week(answer)
     with transaction.atomic():
-        locked = _lock(voter)
-        community = locked.community
-        _check_voter(locked)
-        _check_window(community, week, now)
+        locked, week = _locked_voter(voter, answer, now or timezone.now())
         deleted, _rows = Vote.objects.filter(answer=answer, voter=locked).delete()
         if not deleted:
             raise _refuse(_("You have not voted for this answer."), "not_voted")
         used = votes_used(voter=locked, week=week)
-    return community.votes_per_member - used
+    return locked.community.votes_per_member - used
 
 
 # --- The ballot ---------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from tests.rewards.weekly_helpers import (
     WEEK,
     funded_community,
     questions_with_answers,
+    voted_week,
 )
 
 pytestmark = pytest.mark.django_db
@@ -52,20 +53,9 @@ def _books(community: Any) -> tuple[int, int, list[tuple[str, int]]]:
 
 @pytest.fixture
 def voted(time_machine: time_machine.TimeMachineFixture) -> Any:
-    """2026-W45 of a community whose reward budget is 200.00 a week: answers 0..7, with
-    answer 2 getting 3 votes, answers 0 and 5 two each (0 is earlier: it wins the tie),
-    answer 7 one; the others none."""
-    community, people = funded_community(time_machine)
-    week = questions_with_answers(community, people, questions=2, answers=4)
-    time_machine.move_to(FRIDAY_W45)
-    a = week.answers
-    voters = list(people[40:52])
-    _vote(voters[0:3], a[2])
-    _vote(voters[3:5], a[5])
-    _vote(voters[5:7], a[0])
-    _vote(voters[7:8], a[7])
-    time_machine.move_to(AFTER_W45)
-    return week
+    """2026-W45 voted (weekly_helpers.voted_week): a reward budget of 200.00; answer 2 gets 3
+    votes, answers 0 and 5 two each (0 is earlier: it wins the tie), answer 7 one."""
+    return voted_week(time_machine)
 
 
 def test_the_top_three_win_50_30_20_of_the_budget_ties_to_the_earlier_answer(voted: Any) -> None:
@@ -283,13 +273,13 @@ def test_the_dispatcher_closes_each_community_whose_week_ended_in_its_own_time_z
     assert weekly.weeks_dispatch() == 0
 
 
-def test_a_winning_candidate_whose_prize_covers_the_fee_joins_and_the_fee_enters_52_shares(
-    time_machine: time_machine.TimeMachineFixture,
-) -> None:
-    # given a challenge question answered by a candidate, whose answer wins first place
-    # (200.00 budget: 100.00 first prize; the entrance fee is 80.00)
-    community, people = funded_community(time_machine, fee=20000)
-    community.entrance_fee = 8000
+def _challenge_week(
+    traveller: time_machine.TimeMachineFixture, *, fee: int
+) -> tuple[Any, list[Membership], Any]:
+    """W45 (reward budget 200.00) with a challenge question a visitor answered: the
+    community, its members, and the candidate's answer. The entrance fee is ``fee``."""
+    community, people = funded_community(traveller)
+    community.entrance_fee = fee
     community.save(update_fields=["entrance_fee"])
     week = questions_with_answers(community, people, questions=1, answers=2)
     question = week.questions[0]
@@ -300,9 +290,18 @@ def test_a_winning_candidate_whose_prize_covers_the_fee_joins_and_the_fee_enters
     answer = question_services.challenge_answer_create(
         user=UserFactory(), question=question, body="Mine."
     )
+    return community, people, answer
+
+
+def test_a_winning_candidate_whose_prize_covers_the_fee_joins_and_the_fee_enters_52_shares(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    # given a challenge question answered by a candidate, whose answer wins first place
+    # (200.00 budget: 100.00 first prize; the entrance fee is 80.00)
+    community, people, answer = _challenge_week(time_machine, fee=8000)
     candidate = answer.author
     lost = question_services.challenge_answer_create(
-        user=UserFactory(), question=question, body="Also mine."
+        user=UserFactory(), question=answer.question, body="Also mine."
     )
     loser = lost.author
     time_machine.move_to(FRIDAY_W45)
@@ -347,16 +346,7 @@ def test_a_winning_candidate_whose_prize_covers_the_fee_joins_and_the_fee_enters
 def test_a_winning_candidate_whose_prize_is_short_keeps_it_and_is_told_the_difference(
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:
-    community, people = funded_community(time_machine)
-    week = questions_with_answers(community, people, questions=1, answers=2)
-    question = week.questions[0]
-    question_services.question_set_challenge(
-        moderator=week.organiser, question=question, is_challenge=True
-    )
-    question.refresh_from_db()
-    answer = question_services.challenge_answer_create(
-        user=UserFactory(), question=question, body="Mine."
-    )
+    community, people, answer = _challenge_week(time_machine, fee=20000)
     candidate = answer.author
     time_machine.move_to(FRIDAY_W45)
     _vote(people[40:41], answer)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
 
 from members.models import Membership
 from rewards import services
 from rewards.models import Payment, Refund, Transaction
 from tests.factories import bulk_prizes, organiser_of
 from tests.rewards.helpers import SHANGHAI, pay
+from tests.rewards.weekly_helpers import W45, Week, voted_week
 
 
 @pytest.fixture
@@ -39,3 +41,14 @@ def books(member: Membership, moderator: Membership) -> dict[str, Transaction]:
         "correction": Transaction.objects.get(refund=correction),
         "prize": Transaction.objects.get(kind=Transaction.Kind.WEEK_CLOSE),
     }
+
+
+@pytest.fixture
+def closed(time_machine: time_machine.TimeMachineFixture) -> Week:
+    """2026-W45 voted (tests.rewards.weekly_helpers.voted_week) and closed: prizes of
+    100.00, 60.00 and 40.00; the clock just after the week's end."""
+    from community import weekly
+
+    week = voted_week(time_machine)
+    weekly.week_close(community=week.community, week=W45)
+    return week

@@ -30,18 +30,10 @@ from tests.rewards.weekly_helpers import (
     funded_community,
     questions_with_answers,
     vote,
-    voted_week,
 )
 
 pytestmark = pytest.mark.django_db
 HOLD = datetime.timedelta(hours=48)
-
-
-@pytest.fixture
-def closed(time_machine: time_machine.TimeMachineFixture) -> Any:
-    week = voted_week(time_machine)
-    weekly.week_close(community=week.community, week=W45)
-    return week
 
 
 def _first(closed: Any) -> Prize:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -23,17 +22,9 @@ from tests.rewards.weekly_helpers import (
     funded_community,
     questions_with_answers,
     vote,
-    voted_week,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def closed(time_machine: time_machine.TimeMachineFixture) -> Any:
-    week = voted_week(time_machine)
-    weekly.week_close(community=week.community, week=W45)
-    return week
 
 
 def _client(membership: Membership) -> Client:
