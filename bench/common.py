@@ -75,3 +75,78 @@ def get(client: Client, url: str, expect: str = "") -> Callable[[], str]:
         return f"{len(body) // 1024:,} KB"
 
     return call
+
+
+# --- Databases of a benchmark's own (on the server DATABASE_URL names) -------------------------
+
+
+def _admin(statement: object, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Run one statement on the server's ``postgres`` database, in autocommit (CREATE and DROP
+    DATABASE cannot run in a transaction, nor from a connection to the database concerned)."""
+    import psycopg2
+
+    url = urlparse(os.environ["DATABASE_URL"])
+    connection = psycopg2.connect(
+        dbname="postgres",
+        host=url.hostname,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+def database_url(name: str) -> str:
+    """DATABASE_URL with the database ``name`` (same server and user)."""
+    return urlunparse(urlparse(os.environ["DATABASE_URL"])._replace(path="/" + name))
+
+
+def database_exists(name: str) -> bool:
+    return bool(_admin("SELECT 1 FROM pg_database WHERE datname = %s", (name,)))
+
+
+def database_create(name: str, *, template: str | None = None) -> None:
+    """CREATE DATABASE ``name``, empty or a copy of ``template`` (nobody may be connected to
+    ``template`` meanwhile: point Django's connection elsewhere first)."""
+    from psycopg2 import sql
+
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    _admin(statement)
+
+
+def database_drop(name: str) -> None:
+    """DROP DATABASE ``name`` if it exists, ending the sessions still connected to it."""
+    from psycopg2 import sql
+
+    _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def database_rename(name: str, to: str) -> None:
+    from psycopg2 import sql
+
+    _admin(
+        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(name), sql.Identifier(to))
+    )
+
+
+def database_use(name: str) -> None:
+    """Point this process's Django connection at the database ``name`` (it reconnects on its
+    next query)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = name
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """(p50, p95) of ``values`` (two or more)."""
+    q = statistics.quantiles(values, n=100)
+    return q[49], q[94]

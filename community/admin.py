@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from community.models import WeekPipeline, WeekPipelineStep
 
 
-class StepInline(admin.TabularInline):  # type: ignore[type-arg]
+class StepInline(admin.TabularInline):
     model = WeekPipelineStep
     extra = 0
     can_delete = False
@@ -26,7 +26,7 @@ class StepInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(WeekPipeline)
-class WeekPipelineAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WeekPipelineAdmin(admin.ModelAdmin):
     list_display = ("week", "community", "state", "queued_at", "started_at", "finished_at")
     list_filter = ("state", "community")
     list_select_related = ("community",)

@@ -115,6 +115,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes the database connection around every task unless told to keep
+# it for this many tasks: on a busy worker (the weekly close fans out one task per
+# community) a new PostgreSQL connection per task costs about a fifth of the machine.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=0) or None
 
 # --- Authentication (django-allauth) ----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -113,6 +113,9 @@ def check_closable(
         )  # fmt: skip
 
 
+FINISHED = (WeekPipelineStep.State.DONE, WeekPipelineStep.State.SKIPPED)
+
+
 def _pipeline(
     community: Community, week: datetime.date, found: WeekPipeline | None
 ) -> tuple[WeekPipeline, dict[str, tuple[int, str]]]:
@@ -137,9 +140,6 @@ def _pipeline(
     )
     rows = WeekPipelineStep.objects.filter(pipeline=pipeline).values_list("step", "pk", "state")
     return pipeline, {step: (pk, state) for step, pk, state in rows}
-
-
-FINISHED = (WeekPipelineStep.State.DONE, WeekPipelineStep.State.SKIPPED)
 
 
 def _run_step(row_id: int, step: Step, community: Community, week: datetime.date) -> None:

@@ -50,7 +50,9 @@ def winnings_credit(*, community: Community, membership: Membership | None) -> i
         return 0
     from rewards import payouts
 
-    available = payouts.payable_of(membership=membership).available
+    payable = payouts.payable_of(membership=membership)
+    # Not counting what their own open checkout set aside: a second click reuses that one.
+    available = payable.balance - payable.held
     return max(min(available, community.entrance_fee), 0)
 
 
@@ -180,7 +182,6 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
                 code="member",
             )
         entrance, monthly = join_amounts(community=community, membership=current)
-        credit = winnings_credit(community=community, membership=current)
         if entrance <= 0 and monthly <= 0:
             raise ValidationError(
                 {"membership": _("This community has no fees: ask an organiser to add you.")},
@@ -192,6 +193,10 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
                 {"membership": _("You are already a member of this community.")},
                 code="member",
             )
+        # A challenge winner's prize pays part of the fee: counted with the member locked
+        # (and set aside from their balance while the checkout is open: payouts).
+        credit = winnings_credit(community=community, membership=membership)
+        entrance, monthly = join_amounts(community=community, membership=membership)
         checkout = _reused_or_new(
             membership,
             kind=Kind.JOIN,

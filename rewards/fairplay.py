@@ -2,8 +2,8 @@
 accounts could farm the fund. Per closed week organisers see a voting-pattern report, and
 may void a win, with a reason, before it is paid out: a reversing transaction returns the
 prize to the reward fund, into the budget of the week in which it was voided, with an audit
-row. Payouts wait a hold after the close (``Community.payout_hold_hours``) so that this
-review can happen.
+row. Payouts wait a hold after the close (``Community.payout_hold_hours``, rewards.payouts)
+so that this review can happen.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from members import weeks
 from members.currency import format_amount
 from members.models import Community, CommunityAuditLog, Membership, Profile, User
 from questions.models import Vote
-from rewards import ledger, locks
-from rewards.models import Account, BudgetAdjustment, Prize, Transaction
+from rewards import ledger, locks, payouts, services
+from rewards.models import Account, BudgetAdjustment, Payout, Prize, Transaction
 
 # Accounts that became active this long before voting opened (or later) are flagged.
 NEW_ACCOUNT_WINDOW = datetime.timedelta(days=7)
@@ -157,7 +157,8 @@ def prize_void(
                 {"prize": _("The week is still being closed; try again in a minute.")},
                 code="closing",
             )
-        if hasattr(locked, "entrance_payment"):
+        entrance = getattr(locked, "entrance_payment", None)
+        if entrance is not None and services.refundable(entrance) > 0:
             raise ValidationError(
                 {
                     "prize": _(
@@ -168,14 +169,18 @@ def prize_void(
                 code="paid_entrance",
             )
         balance = ledger.member_balance(membership=winner)
-        if locked.amount > balance:
+        balance -= payouts.winnings_reserved(members=[winner.pk], now=now).get(winner.pk, 0)
+        paid_since = Payout.objects.filter(
+            membership=winner, created_at__gte=locked.week_close.closed_at
+        ).exclude(status__in=[Payout.Status.FAILED, Payout.Status.REVERSED])
+        if locked.amount > balance or paid_since.exists():
             raise ValidationError(
                 {
                     "prize": _(
                         "This prize has been paid out already (the member is owed %(balance)s "
                         "now): it can no longer be voided."
                     )
-                    % {"balance": format_amount(balance, community.currency)}
+                    % {"balance": format_amount(max(balance, 0), community.currency)}
                 },
                 code="paid_out",
             )
@@ -236,17 +241,3 @@ def prize_void(
             },
         )
     return locked
-
-
-def held(*, membership: Membership, now: datetime.datetime | None = None) -> int:
-    """What of the member's balance is still in the payout hold: prizes (not voided) of weeks
-    closed less than ``payout_hold_hours`` ago."""
-    now = now or timezone.now()
-    hours = membership.community.payout_hold_hours
-    return sum(
-        Prize.objects.filter(
-            membership=membership,
-            voided_at__isnull=True,
-            week_close__closed_at__gt=now - datetime.timedelta(hours=hours),
-        ).values_list("amount", flat=True)
-    )

@@ -28,17 +28,19 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import privacy
 from members import services as member_services
 from members.currency import format_amount, to_major
+from members.exports import cell
 from members.models import Community, CommunityAuditLog, Membership, User
 from rewards import ledger, locks, services, stripe_gateway
 from rewards.models import (
     Account,
+    CheckoutSession,
     ConnectedAccount,
     Entry,
     Payout,
@@ -54,8 +56,11 @@ Status = Payout.Status
 BY_HAND = (Method.BANK_TRANSFER, Method.ALIPAY, Method.WECHAT_PAY, Method.CASH)
 MAX_BATCH = 500
 # A Stripe payout still "being sent" this long after it was recorded lost its task: the sweep
-# sends it again (the idempotency key makes that safe).
+# sends it again (the idempotency key makes that safe) — but only for RESEND_WITHIN: Stripe
+# forgets idempotency keys after 24 hours, and a transfer made whose news was lost must not
+# be made twice. Older ones stay "being sent" for staff to settle (the admin lists them).
 RESEND_AFTER = datetime.timedelta(minutes=10)
+RESEND_WITHIN = datetime.timedelta(hours=23)
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,13 @@ class Payable:
 
     membership: Membership
     balance: int
-    held: int
+    held: int  # prizes in the hold after their week's close
     held_until: datetime.datetime | None
+    reserved: int = 0  # promised to an entrance fee a challenge winner is paying at Stripe
 
     @property
     def available(self) -> int:
-        return max(self.balance - self.held, 0)
+        return max(self.balance - self.held - self.reserved, 0)
 
 
 def _hold(community: Community) -> datetime.timedelta:
@@ -94,16 +100,18 @@ def payables(
     balances = {r["account__membership"]: -int(r["total"]) for r in rows if r["total"]}
     held: dict[int, int] = defaultdict(int)
     until: dict[int, datetime.datetime] = {}
+    # Held: prizes of weeks closed less than the hold ago — or still being closed (the prizes
+    # are credited before the close's last step; the hold starts once it is done).
     for membership_id, amount, closed_at in Prize.objects.filter(
+        Q(week_close__closed_at__isnull=True) | Q(week_close__closed_at__gt=now - _hold(community)),
         membership_id__in=list(balances),
         voided_at__isnull=True,
-        week_close__closed_at__gt=now - _hold(community),
     ).values_list("membership_id", "amount", "week_close__closed_at"):
         held[membership_id] += amount
-        if closed_at is None:  # the filter above rules it out
-            continue
-        release = closed_at + _hold(community)
-        until[membership_id] = max(until.get(membership_id, release), release)
+        if closed_at is not None:
+            release = closed_at + _hold(community)
+            until[membership_id] = max(until.get(membership_id, release), release)
+    reserved = winnings_reserved(members=list(balances), now=now)
     people = Membership.objects.select_related("profile", "user", "community").in_bulk(
         list(balances)
     )
@@ -113,11 +121,33 @@ def payables(
             balance=balance,
             held=min(held[pk], max(balance, 0)),
             held_until=until.get(pk),
+            reserved=reserved.get(pk, 0),
         )
         for pk, balance in balances.items()
         if balance != 0
     ]
     return sorted(found, key=lambda p: (-p.balance, p.membership.pk))
+
+
+def winnings_reserved(
+    *, members: Sequence[int], now: datetime.datetime | None = None
+) -> dict[int, int]:
+    """Per member, what a challenge winner's open joining checkout will take from their
+    balance when Stripe says it is paid (``CheckoutSession.winnings_amount``): set aside, so
+    it cannot be paid out or voided meanwhile. One query."""
+    now = now or timezone.now()
+    rows = (
+        CheckoutSession.objects.filter(
+            membership_id__in=list(members),
+            kind=CheckoutSession.Kind.JOIN,
+            status__in=[CheckoutSession.Status.CREATED, CheckoutSession.Status.OPEN],
+            winnings_amount__gt=0,
+            created_at__gt=now - 2 * stripe_gateway.CHECKOUT_LIFETIME,
+        )
+        .values("membership")
+        .annotate(total=Sum("winnings_amount"))
+    )
+    return {r["membership"]: int(r["total"]) for r in rows}
 
 
 def payable_of(*, membership: Membership, now: datetime.datetime | None = None) -> Payable:
@@ -412,12 +442,12 @@ def batch_csv(*, batch: PayoutBatch, viewer: Membership) -> str:
             [
                 payout.pk,
                 payout.membership_id,
-                profile.handle,
-                name[0],
+                cell(profile.handle),
+                cell(name[0]),
                 to_major(payout.amount, payout.currency),
                 payout.currency,
                 payout.method,
-                payout.reference,
+                cell(payout.reference),
             ]
         )
     return out.getvalue()
@@ -542,7 +572,10 @@ def pending_sweep(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     stuck = list(
         Payout.objects.filter(
-            method=Method.STRIPE, status=Status.PENDING, created_at__lt=now - RESEND_AFTER
+            method=Method.STRIPE,
+            status=Status.PENDING,
+            created_at__lt=now - RESEND_AFTER,
+            created_at__gt=now - RESEND_WITHIN,
         )
         .order_by("pk")
         .values_list("pk", flat=True)[:200]

@@ -44,8 +44,9 @@ PUBLISHED = (Question.State.SCHEDULED, Question.State.OPEN, Question.State.CLOSE
 
 
 def close_key(community: Community, week: datetime.date, step: str) -> str:
-    """The idempotency key of what a step posts: the community, the week and the step."""
-    return f"week:{community.pk}:{weeks.label(week)}:{step}"
+    """The idempotency key of what a step posts: the community, the week (its first day:
+    unlike its ISO label, never shared by two weeks) and the step."""
+    return f"week:{community.pk}:{week.isoformat()}:{step}"
 
 
 def week_close_of(community: Community, week: datetime.date) -> WeekClose:
@@ -114,20 +115,32 @@ class Ranked:
 
 def ranking(*, community: Community, week: datetime.date, limit: int | None = None) -> list[Ranked]:
     """The week's voted answers, most votes first; ties go to the earlier answer (first
-    published); the first ``limit`` places only, if given. One query."""
-    rows = (
+    published); the first ``limit`` places only, if given. Two queries: the week's votes
+    counted by answer (no join, so PostgreSQL reads only the week's votes), then the author
+    and time of the answers that can place (those with at least the votes of the last
+    place asked for: ties at the cut included)."""
+    counts = list(
         Vote.objects.filter(community=community, week=week)
-        .values("answer", "answer__author", "answer__created_at")
+        .values("answer")
         .annotate(n=Count("pk"))
-        .order_by("-n", "answer__created_at", "answer")
+        .values_list("answer", "n")
+        .order_by()
     )
-    if limit is not None:
-        rows = rows[:limit]
+    if limit is not None and limit < len(counts):
+        if limit <= 0:
+            return []
+        cut = sorted((n for _answer, n in counts), reverse=True)[limit - 1]
+        counts = [(answer, n) for answer, n in counts if n >= cut]
+    answers = {
+        pk: (author, created)
+        for pk, author, created in Answer.objects.filter(
+            pk__in=[answer for answer, _n in counts]
+        ).values_list("pk", "author_id", "created_at")
+    }
+    ordered = sorted(counts, key=lambda row: (-row[1], answers[row[0]][1], row[0]))[:limit]
     return [
-        Ranked(
-            place=place, answer_id=row["answer"], author_id=row["answer__author"], votes=row["n"]
-        )
-        for place, row in enumerate(rows, start=1)
+        Ranked(place=place, answer_id=answer, author_id=answers[answer][0], votes=n)
+        for place, (answer, n) in enumerate(ordered, start=1)
     ]
 
 
@@ -222,19 +235,21 @@ def _is_candidate(membership: Membership) -> bool:
 def challenge_entries(*, community: Community, week: datetime.date) -> list[Membership]:
     """Winning candidates whose prize covers the entrance fee pay it from the prize and
     become members (joined by challenge); a free community lets them in. Returns who
-    joined. Idempotent: the payment is one per prize."""
+    joined. Idempotent: the payment is one per prize, and a candidate who won twice pays
+    once (their membership is read afresh for each prize)."""
     close = week_close_of(community, week)
     joined = []
     fee = community.entrance_fee
-    for prize in close.prizes.select_related("membership").order_by("place"):
-        if prize.is_voided or not _is_candidate(prize.membership):
+    for prize in close.prizes.order_by("place"):
+        membership = Membership.objects.select_related("community").get(pk=prize.membership_id)
+        if prize.is_voided or not _is_candidate(membership):
             continue
         if fee == 0:
-            member_services.membership_paid(membership=prize.membership, entrance=True, actor=None)
+            member_services.membership_paid(membership=membership, entrance=True, actor=None)
         elif prize.amount >= fee:
             services.payment_record(
                 community=community,
-                membership=prize.membership,
+                membership=membership,
                 kind=Payment.Kind.ENTRANCE,
                 amount=fee,
                 received_at=weeks.ends_at(community, week),
@@ -244,7 +259,7 @@ def challenge_entries(*, community: Community, week: datetime.date) -> list[Memb
             )
         else:
             continue
-        joined.append(prize.membership)
+        joined.append(membership)
     return joined
 
 

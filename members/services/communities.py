@@ -140,6 +140,24 @@ def community_update(
                 },
                 code="money_exists",
             )
+        calendar = {
+            name
+            for name in ("week_start", "time_zone")
+            if name in changes and changes[name] != getattr(locked, name)
+        }
+        if calendar and locked.week_closes.exists():  # closed weeks (rewards.WeekClose)
+            # Weeks close in order and each one's rollover flows into the next: moving the
+            # week's start would leave a week that never closes.
+            raise ValidationError(
+                {
+                    name: _(
+                        "Weeks have been closed already; the week's start and the time zone "
+                        "cannot change any more."
+                    )
+                    for name in sorted(calendar)
+                },
+                code="weeks_closed",
+            )
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.full_clean()

@@ -76,7 +76,7 @@ def test_the_top_three_win_50_30_20_of_the_budget_ties_to_the_earlier_answer(vot
     for prize in prizes:
         assert ledger.member_balance(membership=prize.membership) == prize.amount
     [posted] = Transaction.objects.filter(community=community, kind=Transaction.Kind.WEEK_CLOSE)
-    assert posted.idempotency_key == f"week:{community.pk}:2026-W45:prizes"
+    assert posted.idempotency_key == f"week:{community.pk}:2026-11-02:prizes"
     assert sorted(e.amount for e in posted.entries.all()) == [-10000, -6000, -4000, 20000]
     assert ledger.trial_balance(community=community) == 0
     # and nothing rolls over: the whole budget was won
@@ -476,3 +476,112 @@ def test_staff_read_the_closes_prizes_and_payouts_in_the_admin(voted: Any) -> No
         assert client.get(url).status_code == 200, url
     # read-only: nothing can be added or deleted there
     assert client.get("/admin/rewards/prize/add/").status_code == 403
+
+
+def test_a_candidate_who_wins_twice_pays_the_entrance_fee_once(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    # given a candidate whose answers to two challenge questions take first and second place
+    community, people = funded_community(time_machine)
+    Community.objects.filter(pk=community.pk).update(entrance_fee=3000)
+    community.refresh_from_db()
+    week = questions_with_answers(community, people, questions=2, answers=1)
+    user = UserFactory()
+    mine = []
+    for question in week.questions:
+        question_services.question_set_challenge(
+            moderator=week.organiser, question=question, is_challenge=True
+        )
+        question.refresh_from_db()
+        mine.append(
+            question_services.challenge_answer_create(user=user, question=question, body="Mine.")
+        )
+    time_machine.move_to(FRIDAY_W45)
+    _vote(people[40:43], mine[0])
+    _vote(people[43:45], mine[1])
+    time_machine.move_to(AFTER_W45)
+    # when the week closes (twice)
+    weekly.week_close(community=community, week=W45)
+    reward_steps.challenge_entries(community=community, week=W45)
+    # then one entrance fee, from the first prize
+    candidate = mine[0].author
+    [fee] = Payment.objects.filter(membership=candidate)
+    assert (fee.amount, fee.prize.place) == (3000, 1)
+    assert ledger.member_balance(membership=candidate) == 10000 + 6000 - 3000
+
+
+def test_the_week_s_start_and_time_zone_are_fixed_once_a_week_is_closed(voted: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    from members import services as member_services
+
+    community = voted.community
+    organiser = voted.organiser
+    member_services.community_update(
+        actor=organiser, community=community, changes={"time_zone": "Asia/Tokyo"}
+    )  # before any close: fine
+    community.refresh_from_db()
+    member_services.community_update(
+        actor=organiser, community=community, changes={"time_zone": "Asia/Shanghai"}
+    )
+    community.refresh_from_db()
+    weekly.week_close(community=community, week=W45)
+    for changes in ({"week_start": 3}, {"time_zone": "Europe/London"}):
+        with pytest.raises(ValidationError) as caught:
+            member_services.community_update(actor=organiser, community=community, changes=changes)
+        assert set(caught.value.message_dict) == set(changes)
+    community.refresh_from_db()
+    assert (community.week_start, community.time_zone) == (0, "Asia/Shanghai")
+    # other rules still change
+    member_services.community_update(
+        actor=organiser, community=community, changes={"votes_per_member": 5}
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_closing_the_same_week_at_once_pay_once(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    week = voted_week(time_machine, slug="twice")
+    time_machine.move_to(AFTER_W45, tick=False)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            barrier.wait(timeout=30)
+            weekly.week_close(community=week.community, week=W45)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert weekly.is_closed(week.community, W45)
+    assert Prize.objects.filter(week_close__community=week.community).count() == 3
+    assert (
+        Transaction.objects.filter(
+            community=week.community, kind=Transaction.Kind.WEEK_CLOSE
+        ).count()
+    ) == 1
+    # each step ran once: the second worker found it done (the slots run nothing)
+    assert dict(WeekPipelineStep.objects.values_list("step", "attempts")) == {
+        "close_questions": 1,
+        "freeze_ballot": 1,
+        "rank_and_award": 1,
+        "challenge_entries": 1,
+        "moderator_pay": 0,
+        "rollover": 1,
+        "digest_draft": 0,
+        "notifications": 1,
+    }
+    assert ledger.trial_balance(community=week.community) == 0

@@ -30,6 +30,7 @@ from tests.rewards.weekly_helpers import (
     funded_community,
     questions_with_answers,
     vote,
+    voted_week,
 )
 
 pytestmark = pytest.mark.django_db
@@ -433,3 +434,48 @@ def test_payables_and_earnings_run_a_fixed_number_of_queries(
         organiser.get(url)
         with django_assert_max_num_queries(16):
             assert organiser.get(url).status_code == 200
+
+
+def test_a_prize_is_held_while_its_week_is_still_being_closed(
+    time_machine: time_machine.TimeMachineFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a close that stopped after the prizes were credited (before its last step)
+    week = voted_week(time_machine)
+
+    def crash(**kwargs: Any) -> None:
+        raise RuntimeError("worker lost")
+
+    steps = tuple(weekly.Step(s.name, crash) if s.name == "rollover" else s for s in weekly.STEPS)
+    monkeypatch.setattr(weekly, "STEPS", steps)
+    with pytest.raises(weekly.WeekCloseError):
+        weekly.week_close(community=week.community, week=W45)
+    prize = Prize.objects.get(week_close__community=week.community, place=1)
+    time_machine.move_to(AFTER_W45 + HOLD + datetime.timedelta(hours=5))
+    # then the prize is held: nothing can be paid out of it
+    payable = payouts.payable_of(membership=prize.membership)
+    assert (payable.balance, payable.held, payable.available) == (10000, 10000, 0)
+    with pytest.raises(ValidationError, match="hold"):
+        payouts.payout_record(
+            actor=organiser_of(week.community).user, community=week.community,
+            member=prize.membership_id, amount=100, method="cash",
+        )  # fmt: skip
+
+
+def test_a_win_cannot_be_voided_once_the_member_was_paid_since_even_if_owed_as_much_again(
+    closed: Any, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    community = closed.community
+    prize = _first(closed)
+    actor = organiser_of(community).user
+    time_machine.move_to(AFTER_W45 + HOLD + datetime.timedelta(hours=1))
+    payouts.payout_record(
+        actor=actor, community=community, member=prize.membership_id, amount=10000,
+        method="bank_transfer",
+    )  # fmt: skip
+    from tests.factories import bulk_prizes
+
+    bulk_prizes(community, [(prize.membership, 10000, AFTER_W45 + HOLD)])  # owed again
+    assert ledger.member_balance(membership=prize.membership) == 10000
+    with pytest.raises(ValidationError, match="paid out already"):
+        fairplay.prize_void(actor=actor, prize=prize, reason="too late")
+    assert ledger.member_balance(membership=prize.membership) == 10000

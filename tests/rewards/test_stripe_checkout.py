@@ -359,6 +359,13 @@ def test_a_challenge_winner_pays_the_difference_and_the_rest_comes_from_the_priz
     assert _join(client).status_code == 303
     row = CheckoutSession.objects.get()
     assert (row.entrance_amount, row.winnings_amount, row.monthly_amount) == (8000, 12000, 1000)
+    # while the checkout is open the prize is set aside: it cannot be paid out meanwhile
+    from rewards import payouts
+
+    payable = payouts.payable_of(membership=candidate)
+    assert (payable.balance, payable.reserved, payable.available) == (12000, 12000, 0)
+    assert _join(client).status_code == 303  # a second click: the same checkout
+    assert CheckoutSession.objects.count() == 1
     assert fake_stripe.created()[0].params["line_items[0][price_data][unit_amount]"] == "8000"
     session = fake_stripe.pay(row.stripe_session_id)
     for _twice in range(2):
