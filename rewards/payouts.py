@@ -284,11 +284,15 @@ def _record(
     reference: str,
     batch: PayoutBatch | None,
     now: datetime.datetime,
+    payable: Payable | None = None,
 ) -> Payout:
-    """One payout, with the member's membership locked by the caller."""
+    """One payout, with the member's membership locked by the caller (and what they are
+    owed read after that lock, when the caller passes ``payable``)."""
     community = membership.community
     account = _connected(membership) if method == Method.STRIPE else None
-    _check_room(payable_of(membership=membership, now=now), amount, community.currency)
+    if payable is None:
+        payable = payable_of(membership=membership, now=now)
+    _check_room(payable, amount, community.currency)
     payout = Payout.objects.create(
         community=community,
         membership=membership,
@@ -394,6 +398,10 @@ def payouts_batch(
         raise ValidationError({"items": _("Each member once per batch.")}, code="duplicate")
     with transaction.atomic():
         people = locks.memberships([m for m, _a in cleaned])
+        # What each is owed, read once for the batch (not three queries a member).
+        owed = {
+            p.membership.pk: p for p in payables(community=community, now=now, members=list(people))
+        }
         batch = PayoutBatch.objects.create(
             community=community, method=chosen, reference=text, created_by=actor
         )
@@ -407,6 +415,7 @@ def payouts_batch(
                     reference=text,
                     batch=batch,
                     now=now,
+                    payable=owed.get(member_id, Payable(people[member_id], 0, 0, None)),
                 )
             except ValidationError as exc:
                 handle = people[member_id].profile.handle

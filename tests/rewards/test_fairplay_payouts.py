@@ -479,3 +479,24 @@ def test_a_win_cannot_be_voided_once_the_member_was_paid_since_even_if_owed_as_m
     with pytest.raises(ValidationError, match="paid out already"):
         fairplay.prize_void(actor=actor, prize=prize, reason="too late")
     assert ledger.member_balance(membership=prize.membership) == 10000
+
+
+@pytest.mark.parametrize("size", [2, 6])
+def test_a_batch_reads_the_balances_once_whatever_its_size(
+    time_machine: time_machine.TimeMachineFixture, django_assert_max_num_queries: Any, size: int
+) -> None:
+    from tests.factories import bulk_prizes
+
+    community, people = funded_community(time_machine, members=12, slug=f"batch{size}")
+    bulk_prizes(community, [(m, 1000, AFTER_W45) for m in people[:size]])
+    actor = organiser_of(community).user
+    # a fixed part, and per member only its own writes (the payout, its two postings and
+    # their accounts, the audit row): the balances are read once
+    with django_assert_max_num_queries(11 + 17 * size):
+        payouts.payouts_batch(
+            actor=actor,
+            community=community,
+            items=[(m.pk, 1000) for m in people[:size]],
+            method="cash",
+        )
+    assert all(ledger.member_balance(membership=m) == 0 for m in people[:size])

@@ -326,3 +326,45 @@ def test_results_and_leaderboard_run_a_fixed_number_of_queries(
     for url in urls:
         with django_assert_max_num_queries(14):
             assert client.get(url).status_code == 200
+
+
+def test_in_the_growth_phase_the_weekly_pages_name_members_by_handle_only(closed: Any) -> None:
+    from members.models import Community, Profile
+
+    community = closed.community
+    Community.objects.filter(pk=community.pk).update(phase=Community.Phase.GROWTH)
+    viewer = closed.members[20]
+    hidden = [
+        value
+        for real_name, company in Profile.objects.filter(community=community)
+        .exclude(membership=viewer)
+        .values_list("real_name", "company")
+        for value in (real_name, company)
+        if value
+    ]
+    assert hidden
+    client, api = _client(viewer), _api(viewer)
+    slug = community.slug
+    pages = [
+        client.get(url).content.decode()
+        for url in (
+            reverse("rewards:results", args=[slug, "2026-W45"]),
+            reverse("rewards:archive", args=[slug]),
+            reverse("rewards:leaderboard", args=[slug]) + "?period=all",
+            reverse("questions:ballot_of", args=[slug, "2026-W45"]),
+            reverse("rewards:earnings", args=[slug]),
+        )
+    ] + [
+        api.get(url).content.decode()
+        for url in (
+            f"/api/v1/communities/{slug}/weeks/2026-W45/",
+            f"/api/v1/communities/{slug}/weeks/",
+            f"/api/v1/communities/{slug}/leaderboard/?period=all",
+            f"/api/v1/communities/{slug}/ballots/2026-W45/",
+        )
+    ]
+    winner = closed.answers[2].author.profile.handle
+    assert all(winner in page for page in pages[:3])
+    for page in pages:
+        for value in hidden:
+            assert value not in page
