@@ -41,7 +41,7 @@ from members import search, weeks
 from members import services as member_services
 from members.models import Community, Membership, User
 from questions import markdown, votes
-from questions.models import Answer, AnswerRevision, Notification, Question, Session, Vote
+from questions.models import Answer, AnswerRevision, Notification, Question, Vote, WeekSession
 from rewards import fairplay, payouts
 from rewards.models import Payout, Prize, WeekClose
 
@@ -261,7 +261,7 @@ def _question(
     """A past week's question with its answers and votes, written as rows dated in the week
     (the services refuse to write into a week that is over)."""
     begins = weeks.begins_at(community, week)
-    session, _created = Session.objects.get_or_create(community=community, week=week)
+    session, _created = WeekSession.objects.get_or_create(community=community, week=week)
     question = Question.objects.filter(community=community, title=spec.title).first()
     if question is None:
         submitted = begins - datetime.timedelta(days=community.brief_lead_days + 2)

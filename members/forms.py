@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -116,6 +117,23 @@ class CommunitySettingsForm(_FeesMixin):
         min_value=0,
         max_value=720,
         help_text=_("Prizes wait this long before they can be paid out, for the fair-play review."),
+    )
+    moderator_target_answerers = forms.IntegerField(
+        label=_("Moderator target: answerers a week"),
+        min_value=1,
+        max_value=10_000,
+        help_text=_(
+            "A moderator whose week reaches this many answerers (and the quality target) "
+            "is paid the whole operations budget of the week."
+        ),
+    )
+    moderator_target_quality = forms.DecimalField(
+        label=_("Moderator target: average rating"),
+        min_value=Decimal("0.1"),
+        max_value=Decimal("5"),
+        max_digits=3,
+        decimal_places=2,
+        help_text=_("The average of the week's answer ratings (1–5 stars) that earns full pay."),
     )
     pay_by_alipay = forms.BooleanField(
         label=_("Accept Alipay"),

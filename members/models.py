@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -162,6 +163,19 @@ class Community(models.Model):
         default=48,
         validators=[MaxValueValidator(720)],
     )
+    # The moderator rotation's pay rule (SPEC §2.6): full pay at or above both targets.
+    moderator_target_answerers = models.PositiveSmallIntegerField(
+        _("moderator target: answerers a week"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+    )
+    moderator_target_quality = models.DecimalField(
+        _("moderator target: average rating"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("4.0"),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("5"))],
+    )
     # Stripe Checkout always offers cards; these add the two Chinese wallets where the site's
     # Stripe account has them on (STRIPE_PAYMENT_METHODS). WeChat Pay pays one-off amounts
     # only (tips, or joining a community without a monthly fee).
@@ -195,6 +209,12 @@ class Community(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(tip_fee_percent__lte=100), name="members_community_tip_fee_percent"
+            ),
+            models.CheckConstraint(
+                condition=Q(moderator_target_answerers__gte=1)
+                & Q(moderator_target_quality__gt=0)
+                & Q(moderator_target_quality__lte=5),
+                name="members_community_moderator_targets_valid",
             ),
         ]
 
@@ -279,6 +299,10 @@ class Membership(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     welcomed_at = models.DateTimeField(_("welcome e-mail sent at"), null=True, blank=True)
+    # The week this member is the moderator on duty: granted by the rotation when it fixes the
+    # week's shift (rotation.services.shift_fix), read by members.access.on_duty without a
+    # query. A past week grants nothing.
+    on_duty_week = models.DateField(_("on duty in the week of"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -438,6 +462,11 @@ class CommunityAuditLog(models.Model):
         PRIZE_VOIDED = "prize_voided", _("Prize voided")
         PAYOUT_RECORDED = "payout_recorded", _("Payout recorded")
         PAYOUT_FAILED = "payout_failed", _("Payout failed or reversed")
+        ROSTER_JOINED = "roster_joined", _("Signed up to moderate")
+        ROSTER_LEFT = "roster_left", _("Withdrew from the moderator roster")
+        ROSTER_REMOVED = "roster_removed", _("Removed from the moderator roster")
+        SHIFTS_SWAPPED = "shifts_swapped", _("Moderator shifts swapped")
+        MODERATOR_PAY_ADJUSTED = "moderator_pay_adjusted", _("Moderator pay adjusted")
 
     community = models.ForeignKey(
         Community,

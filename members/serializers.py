@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +70,17 @@ class CommunitySerializer(serializers.Serializer[Community]):
     grace_days = serializers.IntegerField(min_value=0, max_value=90, required=False)
     tip_fee_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
     payout_hold_hours = serializers.IntegerField(min_value=0, max_value=720, required=False)
+    moderator_target_answerers = serializers.IntegerField(
+        min_value=1, max_value=10_000, required=False
+    )
+    moderator_target_quality = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        min_value=Decimal("0.1"),
+        max_value=Decimal("5"),
+        coerce_to_string=False,
+        required=False,
+    )
     pay_by_alipay = serializers.BooleanField(required=False)
     pay_by_wechat_pay = serializers.BooleanField(required=False)
     created_at = serializers.DateTimeField(read_only=True)

@@ -27,8 +27,9 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
     return f"{instance.community_id}/{instance.pk}"
 
 
-class Session(models.Model):
-    """A community's weekly session: the questions scheduled into one week."""
+class WeekSession(models.Model):
+    """A community's weekly session: the questions scheduled into one week. (Named for the
+    week so that it is not mistaken for Django's or Stripe's sessions.)"""
 
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("community")
@@ -123,7 +124,7 @@ class Question(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
     preferred_week = models.DateField(_("preferred week"), null=True, blank=True)
     session = models.ForeignKey(
-        Session,
+        WeekSession,
         on_delete=models.PROTECT,
         null=True,
         blank=True,

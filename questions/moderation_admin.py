@@ -32,7 +32,7 @@ from members.access import MODERATOR_ROLES
 from members.models import Community, Membership
 from questions import services
 from questions.forms import week_choices
-from questions.models import Comment, Question, Session
+from questions.models import Comment, Question, WeekSession
 
 _CACHE_ATTR = "_moderator_memberships"
 State = Question.State
@@ -150,7 +150,7 @@ class WeekFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         starts = (
-            Session.objects.filter(community_id__in=moderated_community_ids(request))
+            WeekSession.objects.filter(community_id__in=moderated_community_ids(request))
             .order_by("-week")
             .values_list("week", flat=True)
             .distinct()[:26]
@@ -677,7 +677,7 @@ class CommentModerationAdmin(CommunityScopedAdmin):
 # --- Weekly sessions -----------------------------------------------------------------------------
 
 
-class SessionModerationAdmin(CommunityScopedAdmin):
+class WeekSessionModerationAdmin(CommunityScopedAdmin):
     list_display = ("week_label", "community", "question_count", "has_announcement")
     list_filter = (CommunityFilter,)
     list_select_related = ("community",)
@@ -686,10 +686,10 @@ class SessionModerationAdmin(CommunityScopedAdmin):
     fields = ("community", "week_label", "announcement", "question_titles")
     readonly_fields = fields
 
-    def community_id_of(self, obj: Session) -> int:
+    def community_id_of(self, obj: WeekSession) -> int:
         return obj.community_id
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WeekSession]:
         return (
             super()
             .get_queryset(request)
@@ -697,30 +697,30 @@ class SessionModerationAdmin(CommunityScopedAdmin):
             .annotate(question_count=Count("questions"))
         )
 
-    def view_on_site(self, obj: Session) -> str:
+    def view_on_site(self, obj: WeekSession) -> str:
         return reverse(
             "questions:week_of", kwargs={"slug": obj.community.slug, "label": _session_label(obj)}
         )
 
     @admin.display(description=_("week"), ordering="week")
-    def week_label(self, obj: Session) -> str:
+    def week_label(self, obj: WeekSession) -> str:
         return _session_label(obj)
 
     @admin.display(description=_("questions"), ordering="question_count")
-    def question_count(self, obj: Session) -> int:
+    def question_count(self, obj: WeekSession) -> int:
         return int(getattr(obj, "question_count", 0))
 
     @admin.display(description=_("announced"), boolean=True)
-    def has_announcement(self, obj: Session) -> bool:
+    def has_announcement(self, obj: WeekSession) -> bool:
         return bool(obj.announcement.strip())
 
     @admin.display(description=_("questions"))
-    def question_titles(self, obj: Session) -> str:
+    def question_titles(self, obj: WeekSession) -> str:
         return "; ".join(q.title for q in obj.questions.order_by("scheduled_at", "pk")) or "—"
 
     @admin.action(description=_("Write the announcement…"), permissions=["moderate"])
     def write_announcement(
-        self, request: HttpRequest, queryset: QuerySet[Session]
+        self, request: HttpRequest, queryset: QuerySet[WeekSession]
     ) -> TemplateResponse | None:
         sessions = self.actionable(request, queryset)
         if not sessions:
@@ -768,14 +768,14 @@ class SessionModerationAdmin(CommunityScopedAdmin):
         )
 
 
-def _session_label(session: Session) -> str:
+def _session_label(session: WeekSession) -> str:
     return weeks.label(session.week)
 
 
 REGISTRY: tuple[tuple[type[Model], type[CommunityScopedAdmin]], ...] = (
     (Question, QuestionModerationAdmin),
     (Comment, CommentModerationAdmin),
-    (Session, SessionModerationAdmin),
+    (WeekSession, WeekSessionModerationAdmin),
 )
 
 

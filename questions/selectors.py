@@ -253,9 +253,9 @@ def week_overview(
 ) -> list[WeekView]:
     """The sessions of the given weeks with their questions (and what the API shows of
     each: community, attachment, needs), in three queries."""
-    from questions.models import Session
+    from questions.models import WeekSession
 
-    sessions = {s.week: s for s in Session.objects.filter(community=community, week__in=starts)}
+    sessions = {s.week: s for s in WeekSession.objects.filter(community=community, week__in=starts)}
     questions = (
         visible_questions(viewer=viewer, community=community)
         .filter(session__week__in=starts, state__in=PUBLISHED)

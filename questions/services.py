@@ -32,7 +32,7 @@ from questions.models import (
     Notification,
     Question,
     Rating,
-    Session,
+    WeekSession,
 )
 from questions.notifications import notify
 
@@ -225,7 +225,7 @@ def question_schedule(
         assert locked.submitted_at is not None  # noqa: S101 - a database constraint
         if locked.submitted_at > weeks.brief_deadline(community, week):
             raise _too_late(community, week, "week", locked.submitted_at)
-        session, _created = Session.objects.get_or_create(community=community, week=week)
+        session, _created = WeekSession.objects.get_or_create(community=community, week=week)
         locked.session = session
         locked.state = State.OPEN if weeks.begins_at(community, week) <= now else State.SCHEDULED
         locked.scheduled_at, locked.scheduled_by = now, moderator
@@ -296,12 +296,12 @@ def week_questions_close(*, community: Community, week: datetime.date) -> int:
 
 def session_announce(
     *, moderator: Membership, community: Community, week: datetime.date, text: object
-) -> Session:
+) -> WeekSession:
     """The moderator's warm-up announcement for a week's session."""
     if not weeks.is_week_start(community, week):
         raise ValidationError({"week": _("Choose a week.")}, code="invalid")
     body = _text(text, "announcement", required=False, max_length=5000)
-    session, _created = Session.objects.get_or_create(community=community, week=week)
+    session, _created = WeekSession.objects.get_or_create(community=community, week=week)
     session.announcement, session.announcement_html = body, markdown.render(body)
     session.save(update_fields=["announcement", "announcement_html"])
     return session

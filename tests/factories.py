@@ -185,7 +185,7 @@ def bulk_questions(
     from django.utils import timezone
 
     from members import search, weeks
-    from questions.models import Answer, Comment, Rating, Session
+    from questions.models import Answer, Comment, Rating, WeekSession
 
     if answers >= len(members) or ratings >= len(members):
         raise ValueError("answers and ratings need more members than that")
@@ -193,7 +193,7 @@ def bulk_questions(
     session = None
     state = Question.State.SUBMITTED
     if week is not None:
-        session = Session.objects.get_or_create(community=community, week=week)[0]
+        session = WeekSession.objects.get_or_create(community=community, week=week)[0]
         begun = weeks.begins_at(community, week) <= now
         state = Question.State.OPEN if begun else Question.State.SCHEDULED
     title = title or (lambda i: f"问题 {i}：如何提高新用户留存？ How to keep new users?")

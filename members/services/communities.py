@@ -37,6 +37,8 @@ COMMUNITY_RULE_FIELDS: tuple[str, ...] = (
     "grace_days",
     "tip_fee_percent",
     "payout_hold_hours",
+    "moderator_target_answerers",
+    "moderator_target_quality",
     "pay_by_alipay",
     "pay_by_wechat_pay",
 )

@@ -27,7 +27,7 @@ from questions.models import (
     Notification,
     Question,
     Rating,
-    Session,
+    WeekSession,
 )
 from rewards import ledger, schedules
 from rewards.models import Account, Entry, Payment, Refund, Transaction
@@ -190,7 +190,7 @@ def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(
             "title", flat=True
         )
     ) == sorted([demo_questions.EXCLUSIVE_DEAL.title, demo_questions.CONTENT_SPLIT.title])
-    assert Session.objects.get(community=community, week=this_week).announcement_html
+    assert WeekSession.objects.get(community=community, week=this_week).announcement_html
     assert Invitation.objects.filter(question__community=community).count() == 4
 
 

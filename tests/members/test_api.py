@@ -194,6 +194,8 @@ def test_community_create_makes_the_caller_organiser_with_the_spec_defaults(
         "grace_days": 7,
         "tip_fee_percent": 0,
         "payout_hold_hours": 48,
+        "moderator_target_answerers": 10,
+        "moderator_target_quality": 4.0,
         "pay_by_alipay": False,
         "pay_by_wechat_pay": False,
         "active_members": 1,

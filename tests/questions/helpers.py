@@ -16,7 +16,7 @@ from django.utils import timezone
 from members import weeks
 from members.models import Community, Membership
 from questions import attachments, services
-from questions.models import Answer, Attachment, Comment, Question, Session
+from questions.models import Answer, Attachment, Comment, Question, WeekSession
 from tests.factories import organiser_of
 
 DAY = datetime.timedelta(days=1)
@@ -80,7 +80,7 @@ def voting_over(question: Question) -> Question:
     """Move an open question into last week's session: its voting has closed, though the
     background job has not marked it closed yet."""
     last = this_week(question.community) - WEEK
-    session, _created = Session.objects.get_or_create(community=question.community, week=last)
+    session, _created = WeekSession.objects.get_or_create(community=question.community, week=last)
     Question.objects.filter(pk=question.pk).update(session=session)
     question.refresh_from_db()
     return question

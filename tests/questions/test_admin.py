@@ -18,7 +18,7 @@ from members import services as member_services
 from members import weeks
 from members.models import Community, Membership
 from questions import services
-from questions.models import Comment, Notification, Question, Session
+from questions.models import Comment, Notification, Question, WeekSession
 from tests.factories import UserFactory, add_member, make_community, set_status
 from tests.html import without_csrf_tokens
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 QUESTIONS = "/manage/questions/question/"
 COMMENTS = "/manage/questions/comment/"
-SESSIONS = "/manage/questions/session/"
+SESSIONS = "/manage/questions/weeksession/"
 SELECTED = helpers.ACTION_CHECKBOX_NAME
 
 HIDDEN = {
@@ -488,13 +488,13 @@ def test_comment_admin_has_no_add_change_or_delete(client: Client, circle: Circl
 
 def test_write_a_sessions_announcement(client: Client, circle: Circle, other: Circle) -> None:
     as_user(client, circle.moderator)
-    session = Session.objects.get(community=circle.community)
+    session = WeekSession.objects.get(community=circle.community)
     label = weeks.label(session.week)
 
     html = page(client.get(SESSIONS))
     assert label in html
     assert f"{SESSIONS}{session.pk}/change/" in html
-    other_session = Session.objects.get(community=other.community)
+    other_session = WeekSession.objects.get(community=other.community)
     assert f"{SESSIONS}{other_session.pk}/change/" not in html
 
     response = client.post(SESSIONS, {"action": "write_announcement", SELECTED: [session.pk]})
@@ -524,7 +524,7 @@ def test_other_communitys_moderator_sees_and_does_nothing(
     client: Client, circle: Circle, other: Circle
 ) -> None:
     as_user(client, other.moderator)
-    session = Session.objects.get(community=circle.community)
+    session = WeekSession.objects.get(community=circle.community)
 
     # Lists: none of circle's rows.
     for url in (f"{QUESTIONS}?state=all", COMMENTS, SESSIONS):
@@ -580,7 +580,7 @@ def test_other_communitys_moderator_sees_and_does_nothing(
     assert (submitted.state, submitted.session_id) == (Question.State.SUBMITTED, None)
     assert Question.objects.get(pk=circle.published.pk).is_challenge is False
     assert Comment.objects.get(pk=circle.comment.pk).removed_at is None
-    assert Session.objects.get(pk=session.pk).announcement == ""
+    assert WeekSession.objects.get(pk=session.pk).announcement == ""
     assert not Notification.objects.filter(question=submitted).exists()
 
     # A mixed selection acts on their own row only.
@@ -660,7 +660,7 @@ def test_growth_phase_real_names_never_appear(
     answer = services.answer_create(author=answerer, question=published, body="Answer")
     comment = services.comment_create(author=commenter, answer=answer, body="A comment")
     services.comment_remove(moderator=moderator, comment=comment, reason="Off topic")
-    session = Session.objects.get(community=community)
+    session = WeekSession.objects.get(community=community)
 
     for viewer in (moderator, organiser):  # organisers see hidden fields in the portal, not here
         as_user(client, viewer)

@@ -21,7 +21,7 @@ from questions.models import (
     Notification,
     Question,
     Rating,
-    Session,
+    WeekSession,
 )
 from tests.factories import PASSWORD, add_member, tag
 from tests.questions.helpers import (
@@ -87,7 +87,7 @@ def _rows() -> tuple[Any, ...]:
         list(Rating.objects.order_by("pk").values_list("pk", "stars")),
         Invitation.objects.count(),
         Notification.objects.count(),
-        Session.objects.count(),
+        WeekSession.objects.count(),
     )
 
 

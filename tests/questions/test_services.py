@@ -25,7 +25,7 @@ from questions.models import (
     Notification,
     Question,
     Rating,
-    Session,
+    WeekSession,
 )
 from tests.factories import UserFactory, add_member, make_community, organiser_of, set_status, tag
 from tests.questions.helpers import (
@@ -105,7 +105,7 @@ def test_a_brief_goes_submitted_scheduled_open_closed(
     # then it is published but not open yet
     assert question.state == State.SCHEDULED
     assert question.is_published
-    assert question.session == Session.objects.get(community=community, week=next_week)
+    assert question.session == WeekSession.objects.get(community=community, week=next_week)
     assert question.scheduled_by == moderator
     # when next week begins, and when it ends
     assert services.sessions_advance(now=weeks.begins_at(community, next_week)) == (1, 0)
@@ -253,7 +253,7 @@ def test_scheduling_a_brief_submitted_too_late_names_the_next_possible_week(
     assert first > week
     assert caught.value.message_dict == {"week": [_too_late(community, week, first)]}
     assert _state(question) == before
-    assert Session.objects.count() == 0
+    assert WeekSession.objects.count() == 0
     assert Notification.objects.count() == 0
     # and that week does take it
     services.question_schedule(moderator=moderator, question=question, week=first)
@@ -373,7 +373,7 @@ def test_scheduling_refuses_what_cannot_be_scheduled(
     if setup == "not_a_week_start":
         week += DAY
     before = _state(question)
-    sessions = Session.objects.count()
+    sessions = WeekSession.objects.count()
     notified = Notification.objects.count()
     # when
     with pytest.raises(ValidationError) as caught:
@@ -381,7 +381,7 @@ def test_scheduling_refuses_what_cannot_be_scheduled(
     # then
     assert caught.value.message_dict == {field: [message]}
     assert _state(question) == before
-    assert Session.objects.count() == sessions
+    assert WeekSession.objects.count() == sessions
     assert Notification.objects.count() == notified
 
 
