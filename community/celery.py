@@ -27,6 +27,11 @@ app.conf.beat_schedule = {
         "task": "questions.tasks.advance_sessions",
         "schedule": crontab(minute="1-59/5"),
     },
+    # The rotation: a week's moderator is fixed when it begins; swaps expire; reminders.
+    "rotation-tick": {
+        "task": "rotation.tasks.rotation_tick",
+        "schedule": crontab(minute="2-59/5"),
+    },
     "sync-community-phases": {
         "task": "members.tasks.sync_community_phases",
         "schedule": crontab(minute=17),

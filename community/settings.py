@@ -167,6 +167,12 @@ COMMUNITY_ORGANISER_MFA_REQUIRED = env.bool(
     "COMMUNITY_ORGANISER_MFA_REQUIRED", default=not EMBEDDED
 )
 
+# --- Moderator rotation (rotation/) ----------------------------------------------------------
+# Weeks of the schedule published after the current one, and how many days before a shift
+# its moderator is reminded.
+ROTATION_SCHEDULE_WEEKS = env.int("ROTATION_SCHEDULE_WEEKS", default=8)
+ROTATION_REMINDER_DAYS = env.int("ROTATION_REMINDER_DAYS", default=2)
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from community import views
-from community.moderation_admin import moderation_site
 from members import views as member_views
+from members.scoped_admin import moderation_site
 from rewards.stripe_views import stripe_webhook
 
 # Staff sign in through allauth (rate limits, two-factor), not the admin's own form.
@@ -27,11 +27,13 @@ urlpatterns = [
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("questions.api_urls")),
     path("api/v1/", include("rewards.api_urls")),
+    path("api/v1/", include("rotation.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("members.urls")),
     path("", include("questions.urls")),
     path("", include("rewards.urls")),
+    path("", include("rotation.urls")),
 ]
 
 if settings.DEBUG:

@@ -39,6 +39,7 @@ from members.models import Community
 from questions import lifecycle
 from questions import services as question_services
 from rewards import weekly as reward_steps
+from rotation import services as rotation_services
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ STEPS: tuple[Step, ...] = (
     Step("freeze_ballot", reward_steps.ballot_freeze),
     Step("rank_and_award", reward_steps.prizes_award),
     Step("challenge_entries", reward_steps.challenge_entries),
-    Step("moderator_pay", None),  # the moderator rotation (rotation/) fills this
+    Step("moderator_pay", rotation_services.moderator_pay),
     Step("rollover", reward_steps.rollover),
     Step("digest_draft", None),  # the weekly digest fills this
     Step("notifications", reward_steps.results_notify),

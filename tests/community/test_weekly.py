@@ -137,14 +137,14 @@ def test_closing_twice_changes_nothing(voted: Any) -> None:
     assert again.state == WeekPipeline.State.DONE
     assert _books(community) == books
     assert Notification.objects.count() == notifications
-    # and each step is recorded once, done (the two slots: nothing to do yet)
+    # and each step is recorded once, done (the digest's slot: nothing to do yet)
     steps = dict(WeekPipelineStep.objects.filter(pipeline=first).values_list("step", "state"))
     assert steps == {
         "close_questions": "done",
         "freeze_ballot": "done",
         "rank_and_award": "done",
         "challenge_entries": "done",
-        "moderator_pay": "skipped",
+        "moderator_pay": "done",
         "rollover": "done",
         "digest_draft": "skipped",
         "notifications": "done",
@@ -579,7 +579,7 @@ def test_two_workers_closing_the_same_week_at_once_pay_once(
         "freeze_ballot": 1,
         "rank_and_award": 1,
         "challenge_entries": 1,
-        "moderator_pay": 0,
+        "moderator_pay": 1,
         "rollover": 1,
         "digest_draft": 0,
         "notifications": 1,

@@ -1,0 +1,52 @@
+"""Every write of the moderator rotation: ``schedule`` (roster, fixing weeks, swaps,
+reminders) and ``pay`` (KPIs, pay, the organiser's review)."""
+
+from rotation.services.pay import (
+    kpis_of,
+    moderator_pay,
+    pay_adjust,
+    pay_for,
+    quality,
+    quality_display,
+)
+from rotation.services.schedule import (
+    active_entries,
+    horizon_weeks,
+    moderator_of,
+    projection,
+    published_weeks,
+    reminders_send,
+    roster_join,
+    roster_leave,
+    roster_remove,
+    rotation_tick,
+    shifts_fix_through,
+    swap_answer,
+    swap_cancel,
+    swap_request,
+    swaps_expire,
+)
+
+__all__ = [
+    "active_entries",
+    "horizon_weeks",
+    "kpis_of",
+    "moderator_of",
+    "moderator_pay",
+    "pay_adjust",
+    "pay_for",
+    "projection",
+    "published_weeks",
+    "quality",
+    "quality_display",
+    "reminders_send",
+    "roster_join",
+    "roster_leave",
+    "roster_remove",
+    "rotation_tick",
+    "shifts_fix_through",
+    "swap_answer",
+    "swap_cancel",
+    "swap_request",
+    "swaps_expire",
+]
