@@ -105,13 +105,15 @@ from community.celery import app
 from community.models import WeekPipeline, WeekPipelineStep
 from members import services, weeks
 from members.models import Community, Membership
-from questions.models import Answer, Notification, Question, Vote
+from questions.models import Answer, Notification, Question, Rating, Vote
 from rewards import ledger
 from rewards.models import Payment, Prize, Transaction, WeekClose
+from rotation.models import RosterEntry
 from tests.factories import UserFactory, bulk_members, bulk_payments, bulk_questions
 
 BENCH_DB = settings.DATABASES["default"]["NAME"]  # <name>_bench (bench.common)
-TEMPLATE = f"{BENCH_DB}_weekly_template_{ARGS.communities}"
+# (v2: with a moderator roster and ratings, so the moderator-pay step pays)
+TEMPLATE = f"{BENCH_DB}_weekly_template_v2_{ARGS.communities}"
 RUN = f"{BENCH_DB}_weekly"
 
 BODIES = [
@@ -191,6 +193,25 @@ def build_community(i: int, week: datetime.date) -> None:
             [
                 Vote(community=community, week=week, answer_id=answer, voter_id=voter)
                 for answer, voter in _ballot(rng, answers, members)
+            ],
+            batch_size=5000,
+        )
+        # A roster of five who signed up before the week, and a rating of every answer by
+        # the next member, so the moderator-pay step computes KPIs and pays.
+        RosterEntry.objects.bulk_create(
+            RosterEntry(
+                community=community,
+                membership=m,
+                signed_up_at=weeks.begins_at(community, week - 2 * WEEK)
+                + n * datetime.timedelta(minutes=1),
+            )
+            for n, m in enumerate(members[:5])
+        )
+        by_author = {m.pk: members[(k + 1) % len(members)].pk for k, m in enumerate(members)}
+        Rating.objects.bulk_create(
+            [
+                Rating(answer_id=answer, rater_id=by_author[author], stars=3 + answer % 3)
+                for answer, author in answers
             ],
             batch_size=5000,
         )

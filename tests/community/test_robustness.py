@@ -564,6 +564,12 @@ POST_ONLY = {
     "rewards:subscription_payment_method",
     "questions:vote",
     "rewards:connect",
+    "rotation:sign_up",
+    "rotation:withdraw",
+    "rotation:swap_request",
+    "rotation:swap_answer",
+    "rotation:remove",
+    "rotation:pay_adjust",
 }
 
 
@@ -764,7 +770,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         *QUESTION_NAMES,
         *MONEY_NAMES,
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 80
+    assert len(SLUG_PATTERNS) == 98
     assert set(QUESTION_NAMES) == {
         "questions:week",
         "questions:week_of",
@@ -846,6 +852,9 @@ def test_an_unknown_community_is_404_on_every_endpoint(
     kwargs: dict[str, Any] = {"slug": "no-such-community"}
     if "membership_id" in PATTERNS[name].pattern.regex.groupindex:
         kwargs["membership_id"] = organiser.pk
+    for key, value in {"member_id": organiser.pk, "swap_id": 1, "answer": "accept"}.items():
+        if key in PATTERNS[name].pattern.regex.groupindex:
+            kwargs[key] = value
     if _kwargs_needing_rows(name):
         rows: QuestionRows = request.getfixturevalue("question_rows")
         params = PATTERNS[name].pattern.regex.groupindex
@@ -1197,7 +1206,15 @@ def test_no_request_produces_a_server_error(
     user = {"anonymous": None, "member": member.user, "organiser": organiser.user}[role]
     fuzz = Fuzzer(client, user, relogin=name.startswith(("account_", "mfa_")))
     params = PATTERNS[name].pattern.regex.groupindex
-    good = {"slug": "circle", "membership_id": target.pk, "key": "abc-def", "uidb36": "1"}
+    good = {
+        "slug": "circle",
+        "membership_id": target.pk,
+        "member_id": target.pk,
+        "swap_id": 1,
+        "answer": "accept",
+        "key": "abc-def",
+        "uidb36": "1",
+    }
     if rows is not None:
         good.update(rows.kwargs(name))
     bad = {
@@ -1215,10 +1232,13 @@ def test_no_request_produces_a_server_error(
         "checkout_id": 10**20,
         "prize_id": 10**20,
         "batch_id": 10**20,
+        "member_id": 10**20,
+        "swap_id": 10**20,
+        "answer": "\u202e%00",
     }
     url = reverse(name, kwargs={k: good[k] for k in params})
     is_api = url.startswith("/api/v1/")
-    ours = is_api or name.startswith(("members:", "questions:", "rewards:"))
+    ours = is_api or name.startswith(("members:", "questions:", "rewards:", "rotation:"))
 
     # when: strange addresses
     try:
