@@ -1,6 +1,6 @@
 """Django admin for the platform's staff (superusers: the operators of the deployment), who
 see every field. Moderators and organisers have their own, community-scoped admin at
-/manage/ (community.moderation_admin), which shows handles only."""
+/manage/ (members.scoped_admin), which shows handles only."""
 
 from __future__ import annotations
 

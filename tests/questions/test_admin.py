@@ -1,6 +1,6 @@
-"""The moderators' admin at /manage/ (community.moderation_admin, questions.moderation_admin):
-who may open it, what each moderator sees (their communities only), the actions that write
-through the services, and that real names and companies never appear."""
+"""The moderators' admin at /manage/ (members.scoped_admin, questions.admin): who may open it,
+what each moderator sees (their communities only), the actions that write through the services,
+and that real names and companies never appear."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from django.contrib.admin import helpers
 from django.test import Client
 from django.utils import timezone
 
-from community.moderation_admin import moderation_site
 from members import services as member_services
 from members import weeks
 from members.models import Community, Membership
+from members.scoped_admin import moderation_site
 from questions import services
 from questions.models import Comment, Notification, Question, WeekSession
 from tests.factories import UserFactory, add_member, make_community, set_status
