@@ -325,31 +325,35 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id}@{self.community_id} ({self.role})"
 
+    # The role rules live in members.access (imported late: it imports this module); these
+    # are the same rules, for call sites and templates that hold a membership.
     @property
     def is_reader(self) -> bool:
-        """Reads the directory, questions and answers: organisers, moderators and members who
-        are active, or lapsed (read-only). Not candidates, not pending, not those who left."""
-        return self.role != self.Role.CANDIDATE and self.status in (
-            self.Status.ACTIVE,
-            self.Status.LAPSED,
-        )
+        """Reads the directory, questions and answers (members.access.is_reader)."""
+        from members import access
+
+        return access.is_reader(self)
 
     @property
     def is_writer(self) -> bool:
-        """Writes profiles, briefs, answers, comments, ratings: an active reader."""
-        return self.role != self.Role.CANDIDATE and self.status == self.Status.ACTIVE
+        """Writes profiles, briefs, answers, comments, ratings (members.access.is_writer)."""
+        from members import access
+
+        return access.is_writer(self)
 
     @property
     def is_organiser(self) -> bool:
-        return self.role == self.Role.ORGANISER and self.status == self.Status.ACTIVE
+        from members import access
+
+        return access.is_organiser(self)
 
     @property
     def is_moderator(self) -> bool:
-        """Moderator powers: moderators and organisers, while active."""
-        return self.status == self.Status.ACTIVE and self.role in (
-            self.Role.ORGANISER,
-            self.Role.MODERATOR,
-        )
+        """Moderator powers now: moderators and organisers, and the member on duty this week
+        (members.access.has_moderator_powers)."""
+        from members import access
+
+        return access.has_moderator_powers(self)
 
 
 class Tag(models.Model):

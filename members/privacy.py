@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from members import search
+from members import access, search
 from members.models import Community, Membership, Profile, Tag
 
 HIDDEN_FIELDS: tuple[str, ...] = ("real_name", "company")
@@ -28,8 +28,9 @@ TAG_FIELDS: tuple[str, ...] = ("skills", "needs", "hobbies")
 
 
 def is_reader(viewer: Membership | None, community: Community) -> bool:
-    """A member who may read the community's directory at all."""
-    return viewer is not None and viewer.community_id == community.pk and viewer.is_reader
+    """A member who may read the community's directory at all (members.access.is_reader, in
+    this community)."""
+    return viewer is not None and viewer.community_id == community.pk and access.is_reader(viewer)
 
 
 def sees_every_hidden_field(*, viewer: Membership | None, community: Community) -> bool:
@@ -37,7 +38,7 @@ def sees_every_hidden_field(*, viewer: Membership | None, community: Community) 
     if not is_reader(viewer, community):
         return False
     assert viewer is not None  # noqa: S101 - narrowed by is_reader
-    return community.phase == Community.Phase.SEED or viewer.is_organiser
+    return community.phase == Community.Phase.SEED or access.is_organiser(viewer)
 
 
 def sees_hidden_fields(*, viewer: Membership | None, profile: Profile) -> bool:

@@ -8,14 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from members import privacy, search
+from members import access, privacy, search
 from members.models import Community, Membership, Profile, Tag, User
 
-DIRECTORY_ROLES = (
-    Membership.Role.ORGANISER,
-    Membership.Role.MODERATOR,
-    Membership.Role.MEMBER,
-)
+# The directory lists the community's members by role: everyone but candidates.
+DIRECTORY_ROLES = access.READER_ROLES
 
 
 def profiles_with_related() -> QuerySet[Profile]:
@@ -32,7 +29,7 @@ def profile_for_viewer(*, viewer: Membership, membership_id: int) -> Profile | N
     qs = profiles_with_related().filter(
         community_id=viewer.community_id, membership_id=membership_id
     )
-    if not viewer.is_organiser and membership_id != viewer.pk:
+    if not access.is_organiser(viewer) and membership_id != viewer.pk:
         qs = qs.filter(
             membership__status=Membership.Status.ACTIVE, membership__role__in=DIRECTORY_ROLES
         )
@@ -117,7 +114,7 @@ def directory(
     status = filters.status or Membership.Status.ACTIVE
     if status not in Membership.Status.values:
         raise ValidationError({"status": _("Unknown status.")}, code="invalid")
-    if status != Membership.Status.ACTIVE and not viewer.is_organiser:
+    if status != Membership.Status.ACTIVE and not access.is_organiser(viewer):
         raise ValidationError(
             {"status": _("Only organisers can list members who are not active.")},
             code="forbidden",

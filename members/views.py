@@ -41,6 +41,10 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "community": community,
             "viewer": viewer,
+            # the same rules access_directory applies, and the states a page explains
+            "can_read": access.is_reader(viewer),
+            "can_resume": access.is_lapsed(viewer),
+            "payment_pending": viewer is not None and viewer.status == Membership.Status.PENDING,
             "active_members": selectors.active_member_count(community=community),
             "entrance_fee": format_amount(community.entrance_fee, community.currency),
             "monthly_fee": format_amount(community.monthly_fee, community.currency),
@@ -93,7 +97,16 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "members/directory.html",
-        {"community": community, "viewer": viewer, "form": form, "page": page, "cards": cards},
+        {
+            "community": community,
+            "viewer": viewer,
+            "form": form,
+            "page": page,
+            "cards": cards,
+            # access_organiser's rule, which member_export, member_add and member_import apply
+            "can_export": access.is_organiser(viewer),
+            "can_add_members": access.is_organiser(viewer),
+        },
     )
 
 
@@ -104,7 +117,7 @@ def profile_detail(request: HttpRequest, slug: str, membership_id: int) -> HttpR
         user=request.user, slug=slug, membership_id=membership_id
     )
     form = None
-    if viewer.is_organiser:
+    if access.is_organiser(viewer):
         membership = profile.membership
         form = MembershipChangeForm(
             request.POST or None, initial={"role": membership.role, "status": membership.status}
@@ -160,7 +173,7 @@ def my_profile(request: HttpRequest, slug: str) -> HttpResponse:
             "community": community,
             "viewer": membership,
             "form": form,
-            "can_edit": membership.status == Membership.Status.ACTIVE,
+            "can_edit": access.may_edit_own_profile(membership),
             "tag_form": TagCreateForm(),
             "previews": privacy.preview_cards(profile=profile),
         },

@@ -1,8 +1,9 @@
 """Who may read and write questions, answers and comments (Zulip-style ``access_*``).
 
 - Members (active, or lapsed and read-only) read published questions and all their answers;
-  an asker also sees their own drafts and submitted briefs; moderators and organisers see
-  every submitted brief too.
+  an asker also sees their own drafts and submitted briefs; those with moderator powers
+  (moderators, organisers, and the member on duty this week: members.access) see every
+  submitted brief too.
 - Challenge questions, once published, are readable by anyone through their link. Visitors and
   candidates see the brief and only their own answer; members see everything as usual.
 - Unknown question → 404; a question of a community the person is not in → 403.
@@ -10,34 +11,99 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import access as member_access
+from members.access import READER_ROLES as READER_ROLES  # re-exported: the rules' one home
 from members.access import AnyUser
+from members.access import has_moderator_powers as has_moderator_powers
+from members.access import is_candidate as is_candidate
+from members.access import is_reader as is_reader
+from members.access import is_writer as is_writer
 from members.models import Membership
+from questions import lifecycle
 from questions.models import Answer, Attachment, Comment, Question
 
 Role = Membership.Role
-Status = Membership.Status
-READER_ROLES = (Role.ORGANISER, Role.MODERATOR, Role.MEMBER)
+State = Question.State
+# A brief changes (questions.services.question_update) until a moderator schedules it.
+EDITABLE_BRIEF_STATES = (State.DRAFT, State.SUBMITTED)
 
 
-def is_reader(viewer: Membership | None) -> bool:
-    """A paid-up (or lapsed, read-only) member: sees every published question and answer."""
-    return viewer is not None and viewer.is_reader
+# --- What a viewer may do with a question, answer or comment ----------------------------------
+# The services enforce these (or their parts that need a lock); the pages and the API show
+# their buttons from the same functions (questions.selectors.QuestionPage's can_* flags).
 
 
-def is_writer(viewer: Membership | None) -> bool:
-    """An active member, moderator or organiser: writes briefs, answers, comments, ratings."""
-    return viewer is not None and viewer.is_writer
+def may_ask(viewer: Membership | None) -> bool:
+    """Write a new brief: an active member, moderator or organiser (not a lapsed one)."""
+    return is_writer(viewer)
 
 
-def is_candidate(viewer: Membership | None) -> bool:
-    return viewer is not None and viewer.role == Role.CANDIDATE and viewer.status == Status.ACTIVE
+def may_change_own_brief(viewer: Membership | None, question: Question) -> bool:
+    """The asker, while they write (active)."""
+    return viewer is not None and question.asker_id == viewer.pk and is_writer(viewer)
+
+
+def may_edit_brief(viewer: Membership | None, question: Question) -> bool:
+    """The asker may still change the brief: it is a draft or waits to be scheduled."""
+    return may_change_own_brief(viewer, question) and question.state in EDITABLE_BRIEF_STATES
+
+
+def may_schedule(viewer: Membership | None, question: Question) -> bool:
+    return has_moderator_powers(viewer) and question.state == State.SUBMITTED
+
+
+def may_mark_challenge(viewer: Membership | None, question: Question) -> bool:
+    return has_moderator_powers(viewer) and question.is_published
+
+
+def may_invite(viewer: Membership | None, question: Question) -> bool:
+    """Find answerers for a published question that is not closed yet."""
+    return (
+        has_moderator_powers(viewer) and question.is_published and not lifecycle.is_closed(question)
+    )
+
+
+def may_rate(viewer: Membership | None, answer: Answer) -> bool:
+    """Rate (and tip, rewards.checkout.check_tip) an answer: an active member of its
+    community, not its author. ``answer.question`` is read: have it loaded."""
+    return (
+        is_writer(viewer)
+        and viewer is not None
+        and answer.author_id != viewer.pk
+        and viewer.community_id == answer.question.community_id
+    )
+
+
+def may_comment(viewer: Membership | None) -> bool:
+    """Comment on the answers of a question the viewer reads: an active member."""
+    return is_writer(viewer)
+
+
+def may_edit_comment(
+    viewer: Membership | None, comment: Comment, now: datetime.datetime | None = None
+) -> bool:
+    """Its author, while active, within the edit window, unless it was removed."""
+    window = datetime.timedelta(minutes=settings.COMMENT_EDIT_WINDOW_MINUTES)
+    return (
+        viewer is not None
+        and comment.author_id == viewer.pk
+        and is_writer(viewer)
+        and not comment.is_removed
+        and (now or timezone.now()) - comment.created_at <= window
+    )
+
+
+def may_remove_comment(viewer: Membership | None) -> bool:
+    return has_moderator_powers(viewer)
 
 
 def _viewer(user: AnyUser, community_id: int) -> Membership | None:
@@ -59,7 +125,7 @@ def may_read_question(viewer: Membership | None, question: Question) -> bool:
         return is_reader(viewer)
     if question.asker_id == viewer.pk:
         return True
-    return question.state == Question.State.SUBMITTED and viewer.is_moderator
+    return question.state == State.SUBMITTED and has_moderator_powers(viewer)
 
 
 def sees_all_answers(viewer: Membership | None) -> bool:
@@ -88,22 +154,20 @@ def access_question(
 
 def access_question_list(*, user: AnyUser, slug: str) -> Membership:
     """Members (all published questions) and candidates (challenge questions only)."""
-    return member_access.access_membership(
+    return member_access.access_as(
         user=user,
         slug=slug,
-        roles=(*READER_ROLES, Role.CANDIDATE),
-        statuses=(Status.ACTIVE, Status.LAPSED),
+        rule=member_access.is_participant,
         message=_("Only members of this community can see its questions."),
     )
 
 
 def access_brief_write(*, user: AnyUser, slug: str) -> Membership:
     """Writing a new brief: active members, moderators and organisers."""
-    return member_access.access_membership(
+    return member_access.access_as(
         user=user,
         slug=slug,
-        roles=READER_ROLES,
-        statuses=(Status.ACTIVE,),
+        rule=may_ask,
         message=_("Only active members can ask questions."),
     )
 
@@ -112,8 +176,9 @@ def access_own_brief(
     *, user: AnyUser, question_id: int, slug: str | None = None
 ) -> tuple[Membership, Question]:
     viewer, question = access_question(user=user, question_id=question_id, slug=slug)
-    if viewer is None or question.asker_id != viewer.pk or not is_writer(viewer):
+    if not may_change_own_brief(viewer, question):
         raise PermissionDenied(_("Only the person who asked can change this brief."))
+    assert viewer is not None  # noqa: S101 - narrowed by may_change_own_brief
     return viewer, question
 
 
@@ -121,8 +186,9 @@ def access_question_moderation(
     *, user: AnyUser, question_id: int, slug: str | None = None
 ) -> tuple[Membership, Question]:
     viewer, question = access_question(user=user, question_id=question_id, slug=slug)
-    if viewer is None or not viewer.is_moderator:
+    if not has_moderator_powers(viewer):
         raise PermissionDenied(_("Only moderators and organisers can do this."))
+    assert viewer is not None  # noqa: S101 - narrowed by has_moderator_powers
     return viewer, question
 
 
@@ -202,10 +268,9 @@ def access_answer_vote(
 
 def access_ballot(*, user: AnyUser, slug: str) -> Membership:
     """A week's ballot: members (active, or lapsed and read-only)."""
-    return member_access.access_membership(
+    return member_access.access_as(
         user=user,
         slug=slug,
-        roles=READER_ROLES,
-        statuses=(Status.ACTIVE, Status.LAPSED),
+        rule=is_reader,
         message=_("Only members of this community can see its ballot."),
     )

@@ -54,7 +54,7 @@ def visible_questions(*, viewer: Membership, community: Community) -> QuerySet[Q
     qs = Question.objects.filter(community=community)
     if access.is_reader(viewer):
         mine = Q(asker=viewer)
-        triage = Q(state=State.SUBMITTED) if viewer.is_moderator else Q(pk__in=[])
+        triage = Q(state=State.SUBMITTED) if access.has_moderator_powers(viewer) else Q(pk__in=[])
         return qs.filter(Q(state__in=PUBLISHED) | mine | triage)
     if access.is_candidate(viewer):
         return qs.filter(state__in=PUBLISHED, is_challenge=True)
@@ -130,6 +130,9 @@ class AnswerView:
     comment_count: int
     my_rating: int | None
     voted: bool = False  # the viewer voted for it this week
+    can_vote: bool = False  # the ballot is open, the viewer votes, and it is not theirs
+    can_rate: bool = False  # questions.access.may_rate
+    can_tip: bool = False  # the same rule (rewards.checkout.check_tip)
 
 
 @dataclass
@@ -147,6 +150,15 @@ class QuestionPage:
     voting_open: bool = False  # the week's ballot takes votes now
     may_vote: bool = False  # the viewer is a member who votes
     votes_left: int = 0
+    # What the viewer may do here, from the rules the services apply (questions.access):
+    can_edit_brief: bool = False
+    can_moderate: bool = False  # moderator powers: the moderation panel
+    can_schedule: bool = False
+    can_invite: bool = False
+    can_mark_challenge: bool = False
+    can_comment: bool = False
+    can_remove_comments: bool = False
+    editable_comments: set[int] = field(default_factory=set)  # the viewer's, still editable
 
     @property
     def can_vote(self) -> bool:
@@ -182,7 +194,7 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
     phase = lifecycle.question_phase(question)
     week = question.session.week if question.session else None
     voting_open = week is not None and phase == lifecycle.Phase.VOTING
-    may_vote = viewer is not None and viewer.role != Membership.Role.CANDIDATE and viewer.is_writer
+    may_vote = access.is_writer(viewer)
     my_votes: set[int] = set()
     if may_vote and week is not None:
         my_votes = set(
@@ -190,14 +202,20 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         )
     views = []
     my_answer = None
+    editable_comments: set[int] = set()
     for answer in answers:
+        answer.question = question  # the rules below read it; spares a query per answer
         threads: dict[int, Thread] = {}
         for comment in answer.all_comments:
+            if access.may_edit_comment(viewer, comment):
+                editable_comments.add(comment.pk)
             if comment.parent_id is None:
                 threads[comment.pk] = Thread(comment)
             elif comment.parent_id in threads:
                 threads[comment.parent_id].replies.append(comment)
         mine = getattr(answer, "mine", [])
+        own = viewer is not None and answer.author_id == viewer.pk
+        may_rate = access.may_rate(viewer, answer)
         views.append(
             AnswerView(
                 answer=answer,
@@ -205,9 +223,12 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
                 comment_count=len(answer.all_comments),
                 my_rating=mine[0].stars if mine else None,
                 voted=answer.pk in my_votes,
+                can_vote=voting_open and may_vote and not own,
+                can_rate=may_rate,
+                can_tip=may_rate,
             )
         )
-        if viewer is not None and answer.author_id == viewer.pk:
+        if own:
             my_answer = answer
     closes = weeks.ends_at(question.community, week) if week else None
     answerable = lifecycle.can_answer(question)
@@ -235,6 +256,14 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         voting_open=voting_open,
         may_vote=may_vote,
         votes_left=max(question.community.votes_per_member - len(my_votes), 0),
+        can_edit_brief=access.may_edit_brief(viewer, question),
+        can_moderate=access.has_moderator_powers(viewer),
+        can_schedule=access.may_schedule(viewer, question),
+        can_invite=access.may_invite(viewer, question),
+        can_mark_challenge=access.may_mark_challenge(viewer, question),
+        can_comment=access.may_comment(viewer),
+        can_remove_comments=access.may_remove_comment(viewer),
+        editable_comments=editable_comments,
     )
 
 

@@ -511,7 +511,7 @@ def comment_edit(*, author: Membership, comment: Comment, body: object) -> Comme
 
 def comment_remove(*, moderator: Membership, comment: Comment, reason: object) -> Comment:
     """A moderator removes a comment; the reason is kept with it (and the text, for review)."""
-    if not moderator.is_moderator:
+    if not access.may_remove_comment(moderator):
         raise ValidationError(_("Only moderators and organisers can remove comments."))
     text = _text(reason, "reason", required=True, max_length=500)
     with transaction.atomic():

@@ -58,7 +58,7 @@ def week(request: HttpRequest, slug: str, label: str | None = None) -> HttpRespo
         except ValidationError:
             raise Http404(_("Write a week as 2026-W48.")) from None
         overview = selectors.week_overview(viewer=viewer, community=community, starts=[start])
-    announce = AnnouncementForm() if viewer.is_moderator else None
+    announce = AnnouncementForm() if access.has_moderator_powers(viewer) else None
     return render(
         request,
         "questions/week.html",
@@ -112,7 +112,15 @@ def question_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "questions/list.html",
-        {"community": community, "viewer": viewer, "form": form, "page": page},
+        {
+            "community": community,
+            "viewer": viewer,
+            "form": form,
+            "page": page,
+            # the rules access_brief_write and access_moderation apply
+            "can_ask": access.may_ask(viewer),
+            "can_triage": access.has_moderator_powers(viewer),
+        },
     )
 
 
@@ -241,7 +249,6 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
             return redirect_to_login(request.get_full_path())
         raise
     page = selectors.question_page(viewer=viewer, question=question)
-    moderating = viewer is not None and viewer.is_moderator
     return render(
         request,
         "questions/detail.html",
@@ -253,10 +260,8 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
             "comment_form": CommentForm(),
             "rating_form": RatingForm(),
             "schedule_form": ScheduleForm(community=question.community)
-            if moderating and question.state == Question.State.SUBMITTED
+            if page.can_schedule
             else None,
-            "moderating": moderating,
-            "is_writer": access.is_writer(viewer),
         },
     )
 
@@ -467,7 +472,7 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
 @require_POST
 def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResponse:
     viewer, comment = access.access_comment(user=request.user, comment_id=comment_id, slug=slug)
-    if not viewer.is_moderator:
+    if not access.may_remove_comment(viewer):
         raise PermissionDenied(_("Only moderators and organisers can remove comments."))
     form = RemoveCommentForm(request.POST)
     if form.is_valid():

@@ -7,10 +7,13 @@ change, the others get 403 (signed in), a redirect to the login page (portal, an
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -527,3 +530,134 @@ def test_after_five_failures_even_the_right_password_is_refused_for_a_while(
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+# --- The rotating moderator on duty (SPEC §2.6) ------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the community's time zone; its weeks start on Monday
+W45 = datetime.date(2026, 11, 2)
+WEDNESDAY_W45 = datetime.datetime(2026, 11, 4, 12, 0, tzinfo=SHANGHAI)
+WEEK = datetime.timedelta(days=7)
+
+
+@pytest.fixture
+def on_duty(community: Community, time_machine: time_machine.TimeMachineFixture) -> Membership:
+    """A plain member whose shift is 2026-W45, seen on that week's Wednesday."""
+    time_machine.move_to(WEDNESDAY_W45)
+    member = add_member(community, profile={"handle": "duty"})
+    Membership.objects.filter(pk=member.pk).update(on_duty_week=W45)
+    return Membership.objects.select_related("community", "user").get(pk=member.pk)
+
+
+@pytest.mark.parametrize(
+    ("moment", "powers"),
+    [
+        (datetime.datetime(2026, 11, 2, 0, 0, tzinfo=SHANGHAI), True),  # the week's first minute
+        (WEDNESDAY_W45, True),
+        (datetime.datetime(2026, 11, 8, 23, 59, tzinfo=SHANGHAI), True),  # its last minute
+        (datetime.datetime(2026, 11, 1, 23, 59, tzinfo=SHANGHAI), False),  # the week before
+        (WEDNESDAY_W45 - WEEK, False),
+        (datetime.datetime(2026, 11, 9, 0, 0, tzinfo=SHANGHAI), False),  # the week after
+        (WEDNESDAY_W45 + WEEK, False),
+    ],
+)
+def test_the_member_on_duty_has_moderator_powers_in_their_week_only(
+    on_duty: Membership,
+    time_machine: time_machine.TimeMachineFixture,
+    moment: datetime.datetime,
+    powers: bool,
+) -> None:
+    time_machine.move_to(moment)
+    assert access.on_duty(on_duty) is powers
+    assert access.has_moderator_powers(on_duty) is powers
+    assert on_duty.is_moderator is powers
+    # the rest of what they are does not change with the duty
+    assert access.is_writer(on_duty) is True
+    assert on_duty.is_organiser is False
+
+
+@pytest.mark.parametrize(
+    ("status", "role"),
+    [
+        (Status.LAPSED, None),
+        (Status.LEFT, None),
+        (Status.PENDING, None),
+        (Status.ACTIVE, Role.CANDIDATE),
+    ],
+)
+def test_only_an_active_member_is_on_duty(
+    on_duty: Membership, status: str, role: str | None
+) -> None:
+    # given the shift is this week, but the membership is not an active member's
+    set_status(on_duty, status, role)
+    # then it grants nothing
+    assert access.on_duty(on_duty) is False
+    assert access.has_moderator_powers(on_duty) is False
+    assert on_duty.is_moderator is False
+
+
+def test_moderators_and_organisers_keep_their_powers_without_a_shift(
+    community: Community, moderator: Membership, organiser: Membership, member: Membership
+) -> None:
+    assert access.has_moderator_powers(moderator) is True
+    assert access.has_moderator_powers(organiser) is True
+    assert access.has_moderator_powers(member) is False
+    set_status(moderator, Status.LAPSED)
+    assert access.has_moderator_powers(moderator) is False
+
+
+def test_the_member_on_duty_reaches_the_moderators_pages_in_their_week_only(
+    client: Client, on_duty: Membership, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    slug = on_duty.community.slug
+    for moment, expected in (
+        (WEDNESDAY_W45, 200),
+        (WEDNESDAY_W45 + WEEK, 403),
+        (WEDNESDAY_W45 - WEEK, 403),
+    ):
+        time_machine.move_to(moment)
+        client.force_login(on_duty.user)
+        assert client.get(f"/c/{slug}/matcher/").status_code == expected, moment
+        assert client.get(f"/c/{slug}/briefs/").status_code == expected, moment
+
+
+def test_the_member_on_duty_reaches_the_matcher_api_in_their_week_only(
+    api: APIClient, on_duty: Membership, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    api.force_authenticate(on_duty.user)
+    path = f"/api/v1/communities/{on_duty.community.slug}/matcher/?tags=Planning"
+    assert api.get(path).status_code == 200
+    time_machine.move_to(WEDNESDAY_W45 + WEEK)
+    assert api.get(path).status_code == 403
+
+
+def test_the_duty_check_needs_no_query_beyond_the_access_check(
+    on_duty: Membership, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        viewer = access.access_moderation(user=on_duty.user, slug=on_duty.community.slug)
+    with django_assert_num_queries(0):
+        assert access.has_moderator_powers(viewer) is True
+        assert viewer.is_moderator is True
+
+
+def test_a_plain_members_check_never_reads_the_community(
+    member: Membership, django_assert_num_queries: Any
+) -> None:
+    # given a membership fetched without its community
+    plain = Membership.objects.get(pk=member.pk)
+    # then deciding it has no powers costs nothing
+    with django_assert_num_queries(0):
+        assert access.has_moderator_powers(plain) is False
+
+
+def test_memberships_with_moderator_powers_follow_the_duty(
+    on_duty: Membership, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    other = make_community(slug="elsewhere")
+    add_member(other, role=Role.MODERATOR, user=on_duty.user)
+    found = access.memberships_with_moderator_powers(user=on_duty.user)
+    assert sorted(m.community.slug for m in found) == ["circle", "elsewhere"]
+    time_machine.move_to(WEDNESDAY_W45 + WEEK)
+    found = access.memberships_with_moderator_powers(user=on_duty.user)
+    assert [m.community.slug for m in found] == ["elsewhere"]

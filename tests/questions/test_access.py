@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -896,3 +897,198 @@ def test_a_bad_week_in_the_address_is_404(client: Client, world: World) -> None:
 def test_time_moves_only_through_rows(world: World) -> None:
     """The fixtures above schedule into the running week: it must not have ended."""
     assert weeks.ends_at(world.community, weeks.start_of(world.community)) > timezone.now()
+
+
+# --- The member on duty (SPEC §2.6): moderator powers for their week only ----------------------
+
+
+def _on_duty(world: World, who: str = "answerer") -> Membership:
+    """``who`` becomes the moderator on duty this week."""
+    duty = world.memberships[who]
+    Membership.objects.filter(pk=duty.pk).update(on_duty_week=weeks.start_of(world.community))
+    return duty
+
+
+def test_the_member_on_duty_sees_the_moderation_controls_in_their_week_only(
+    client: Client, world: World, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    duty = _on_duty(world)
+    submitted = f"/c/circle/questions/{world.submitted.pk}/"
+    question = f"/c/circle/questions/{world.question.pk}/"
+    now = timezone.now()
+    for moment, in_week in ((now, True), (now + WEEK, False), (now - WEEK, False)):
+        time_machine.move_to(moment)
+        client.force_login(duty.user)
+        # the submitted brief is theirs to triage, with the schedule form
+        response = client.get(submitted)
+        assert response.status_code == (200 if in_week else 404), moment
+        if in_week:
+            assert f'action="{submitted}schedule/"' in response.content.decode()
+        page = client.get(question).content.decode()
+        assert (f'action="/c/circle/comments/{world.comment.pk}/remove/"' in page) is in_week
+        assert (f'action="{question}challenge/"' in page) is in_week
+        listing = client.get("/c/circle/questions/").content.decode()
+        assert ('href="/c/circle/briefs/"' in listing) is in_week
+        assert client.get(f"{question}invite/").status_code == (200 if in_week else 403)
+        week_page = client.get("/c/circle/week/").content.decode()
+        assert ("/announce/" in week_page) is in_week
+
+
+def test_the_member_on_duty_schedules_a_brief_in_their_week(client: Client, world: World) -> None:
+    duty = _on_duty(world)
+    week = weeks.start_of(world.community) + WEEK
+    client.force_login(duty.user)
+    response = client.post(
+        f"/c/circle/questions/{world.submitted.pk}/schedule/", {"week": weeks.label(week)}
+    )
+    assert response.status_code == 302
+    world.submitted.refresh_from_db()
+    assert (world.submitted.state, world.submitted.scheduled_by) == ("scheduled", duty)
+
+
+def test_the_member_on_duty_no_longer_schedules_the_week_after(
+    client: Client, api: APIClient, world: World, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    duty = _on_duty(world)
+    before = _questions(world)
+    time_machine.move_to(timezone.now() + WEEK)
+    week = weeks.label(weeks.start_of(world.community) + WEEK)
+    client.force_login(duty.user)
+    portal = client.post(f"/c/circle/questions/{world.submitted.pk}/schedule/", {"week": week})
+    api.force_authenticate(duty.user)
+    response = api.post(f"/api/v1/questions/{world.submitted.pk}/schedule/", {"week": week})
+    assert (portal.status_code, response.status_code) == (404, 404)  # not theirs to read now
+    challenge = client.post(
+        f"/c/circle/questions/{world.question.pk}/challenge/", {"is_challenge": "1"}
+    )
+    assert challenge.status_code == 403
+    assert _questions(world) == before
+
+
+def test_the_member_on_duty_removes_a_comment_in_their_week_only(
+    api: APIClient, world: World, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    duty = _on_duty(world)
+    api.force_authenticate(duty.user)
+    path = f"/api/v1/comments/{world.comment.pk}/remove/"
+    time_machine.move_to(timezone.now() - WEEK)
+    before = _comments(world)
+    assert api.post(path, {"reason": "Off topic"}).status_code == 403
+    assert _comments(world) == before
+    time_machine.move_to(timezone.now() + WEEK)
+    response = api.post(path, {"reason": "Off topic"})
+    assert response.status_code == 200
+    world.comment.refresh_from_db()
+    assert (world.comment.removal_reason, world.comment.removed_by) == ("Off topic", duty)
+
+
+def test_a_lapsed_member_on_duty_has_no_powers(client: Client, world: World) -> None:
+    duty = _on_duty(world, "lapsed")
+    client.force_login(duty.user)
+    assert client.get("/c/circle/briefs/").status_code == 403
+    assert client.get(f"/c/circle/questions/{world.submitted.pk}/").status_code == 404
+
+
+# --- The pages offer what the rules allow ------------------------------------------------------
+
+ASK = 'href="/c/circle/questions/new/"'
+
+
+@pytest.mark.parametrize(
+    ("who", "offered"),
+    [
+        ("organiser", True),
+        ("moderator", True),
+        ("member", True),
+        ("lapsed", False),
+        ("candidate", False),
+    ],
+)
+def test_ask_a_question_is_offered_to_those_who_may_ask(
+    client: Client, world: World, who: str, offered: bool
+) -> None:
+    portal = _portal(client, world, who)
+    html = portal.get("/c/circle/questions/").content.decode()
+    assert (ASK in html) is offered
+    # and the page it leads to agrees
+    assert portal.get("/c/circle/questions/new/").status_code == (200 if offered else 403)
+
+
+def test_a_lapsed_member_is_not_offered_to_ask_and_may_not(client: Client, world: World) -> None:
+    before = _questions(world)
+    portal = _portal(client, world, "lapsed")
+    assert ASK not in portal.get("/c/circle/questions/").content.decode()
+    response = portal.post(
+        "/c/circle/questions/new/",
+        {"title": "T", "background": "B", "wanted": "W", "submit": "1"},
+    )
+    assert response.status_code == 403
+    assert _questions(world) == before
+
+
+def test_edit_brief_is_offered_to_the_asker_while_they_may_edit(
+    client: Client, world: World
+) -> None:
+    portal = _portal(client, world, "asker")
+    edit = f'href="/c/circle/questions/{world.submitted.pk}/edit/"'
+    assert edit in portal.get(f"/c/circle/questions/{world.submitted.pk}/").content.decode()
+    draft = portal.get(f"/c/circle/questions/{world.draft.pk}/").content.decode()
+    assert f'href="/c/circle/questions/{world.draft.pk}/edit/"' in draft
+    # a scheduled brief no longer changes
+    published_page = portal.get(f"/c/circle/questions/{world.question.pk}/").content.decode()
+    assert f"/questions/{world.question.pk}/edit/" not in published_page
+    # nor may a moderator edit someone else's brief
+    moderator = _portal(Client(), world, "moderator")
+    assert edit not in moderator.get(f"/c/circle/questions/{world.submitted.pk}/").content.decode()
+
+
+def test_a_lapsed_asker_is_not_offered_to_edit_their_brief(client: Client, world: World) -> None:
+    set_status(world.memberships["asker"], "lapsed")
+    portal = _portal(client, world, "asker")
+    html = portal.get(f"/c/circle/questions/{world.submitted.pk}/").content.decode()
+    assert f"/questions/{world.submitted.pk}/edit/" not in html
+    assert portal.get(f"/c/circle/questions/{world.submitted.pk}/edit/").status_code == 403
+
+
+RATE = 'action="/c/circle/answers/{pk}/rate/"'
+TIP = 'href="/c/circle/answers/{pk}/tip/"'
+
+
+@pytest.mark.parametrize(
+    ("who", "offered"),
+    [
+        ("member", True),
+        ("moderator", True),
+        ("answerer", False),  # their own answer
+        ("lapsed", False),
+    ],
+)
+def test_rating_and_tipping_are_offered_to_those_who_may(
+    client: Client, world: World, who: str, offered: bool
+) -> None:
+    html = (
+        _portal(client, world, who)
+        .get(f"/c/circle/questions/{world.question.pk}/")
+        .content.decode()
+    )
+    assert (RATE.format(pk=world.answer.pk) in html) is offered
+    assert (TIP.format(pk=world.answer.pk) in html) is offered
+    assert ("Add a comment" in html) is (who != "lapsed")
+
+
+def test_a_lapsed_member_who_rates_anyway_is_refused(client: Client, world: World) -> None:
+    _portal(client, world, "lapsed").post(
+        f"/c/circle/answers/{world.answer.pk}/rate/", {"stars": "5"}
+    )
+    assert not Rating.objects.filter(answer=world.answer).exists()
+
+
+def test_editing_a_comment_is_offered_to_its_author_within_the_window(
+    client: Client, world: World
+) -> None:
+    edit = f'action="/c/circle/comments/{world.comment.pk}/edit/"'
+    url = f"/c/circle/questions/{world.question.pk}/"
+    assert edit in _portal(client, world, "member").get(url).content.decode()
+    assert edit not in _portal(Client(), world, "answerer").get(url).content.decode()
+    age_comment(world.comment, 24 * 60)
+    assert edit not in _portal(Client(), world, "member").get(url).content.decode()
