@@ -4,6 +4,7 @@ the roster and schedule, a moderator's shifts, the organiser's review, the on-du
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
@@ -201,7 +202,7 @@ class Console:
     shift: Shift | None
     moderator_handle: str | None
     briefs: list[Question]
-    questions: list[Question]
+    questions: Sequence[Question]
     announcement: str
     kpis: dict[str, object]
     is_current: bool

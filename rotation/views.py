@@ -51,7 +51,7 @@ def _swap_form(found: selectors.Roster, viewer: Membership, data: object = None)
         for r in found.schedule
         if not r.fixed and r.membership_id not in (None, viewer.pk)
     ]
-    return SwapForm(data or None, mine=mine, others=others)  # type: ignore[arg-type]
+    return SwapForm(data or None, mine=mine, others=others)
 
 
 @login_required

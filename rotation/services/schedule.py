@@ -88,21 +88,30 @@ def _pins(community: Community, start: datetime.date) -> dict[datetime.date, int
 
 
 def projection(
-    community: Community, *, start: datetime.date, until: datetime.date
+    community: Community,
+    *,
+    start: datetime.date,
+    until: datetime.date,
+    now: datetime.datetime | None = None,
 ) -> list[schedule.Slot]:
-    """The weeks from ``start`` to ``until`` (both first days; ``start`` after the last fixed
-    shift) as the rotation would fill them now. Four queries."""
+    """The weeks from ``start`` to ``until`` (first days; ``start`` after the last fixed
+    shift) as the rotation would fill them now. Weeks between the last fixed shift and
+    ``start`` (not fixed: the beat did not run) use their turns too, as fixing them in order
+    will; with no fixed shift yet, the rotation begins with the current week. Four queries."""
     last = Shift.objects.filter(community=community, week__lt=start).order_by("-week").first()
-    count = (until - start).days // 7 + 1
-    if count <= 0:
+    current = weeks.start_of(community, now)
+    first = last.week + WEEK if last is not None else min(start, current)
+    count = (until - first).days // 7 + 1
+    if count <= 0 or until < start:
         return []
-    return schedule.project(
+    slots = schedule.project(
         roster=[_entry(e) for e in active_entries(community)],
         after=_after(last),
-        pins=_pins(community, start),
-        start=start,
+        pins=_pins(community, first),
+        start=first,
         count=count,
     )
+    return [slot for slot in slots if slot.week >= start]
 
 
 def published_weeks(
@@ -122,7 +131,7 @@ def published_weeks(
         shift = fixed[week]
         slots.append(schedule.Slot(week, shift.moderator_id, shift.turn_id, shift.pinned))
         week += WEEK
-    return slots + projection(community, start=week, until=until)
+    return slots + projection(community, start=week, until=until, now=now)
 
 
 def moderator_of(
@@ -132,9 +141,7 @@ def moderator_of(
     shift = Shift.objects.filter(community=community, week=week).first()
     if shift is not None:
         return shift.moderator_id
-    last = Shift.objects.filter(community=community, week__lt=week).order_by("-week").first()
-    start = last.week + WEEK if last else min(week, weeks.start_of(community, now))
-    slots = projection(community, start=start, until=week)
+    slots = projection(community, start=week, until=week, now=now)
     return slots[-1].membership_id if slots else None
 
 
@@ -157,7 +164,7 @@ def shifts_fix_through(
         if last is not None and last.week > week:
             return None
         start = last.week + WEEK if last is not None else week
-        slots = projection(community, start=start, until=week)
+        slots = projection(community, start=start, until=week, now=now)
         shifts = Shift.objects.bulk_create(
             Shift(
                 community=community,

@@ -528,6 +528,8 @@ def test_portal_settings_with_a_bad_fee_change_nothing(
             "grace_days": "7",
             "tip_fee_percent": "0",
             "payout_hold_hours": "48",
+            "moderator_target_answerers": "10",
+            "moderator_target_quality": "4.0",
         },
     )
     assert response.status_code == 200
@@ -1052,6 +1054,8 @@ PORTAL_GOOD: dict[str, dict[str, Any]] = {
         "grace_days": "7",
         "tip_fee_percent": "0",
         "payout_hold_hours": "48",
+        "moderator_target_answerers": "10",
+        "moderator_target_quality": "4.0",
     },
     "members:my_profile": {
         "handle": "fuzzy",
