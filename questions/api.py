@@ -70,6 +70,9 @@ def _question_with_answers(viewer: Membership | None, question: Question) -> dic
         {
             **answer_data(view.answer, comments=view.answer.all_comments),  # type: ignore[attr-defined]
             "voted": view.voted,
+            "can_vote": view.can_vote,
+            "can_rate": view.can_rate,
+            "can_tip": view.can_tip,
         }
         for view in page.answers
     ]
@@ -81,6 +84,13 @@ def _question_with_answers(viewer: Membership | None, question: Question) -> dic
     data["voting_closes_at"] = page.voting_closes_at
     data["voting_open"] = page.voting_open
     data["votes_left"] = page.votes_left if page.may_vote else 0
+    # What the caller may do, from the same checks the services apply (questions.access).
+    data["can_edit_brief"] = page.can_edit_brief
+    data["can_schedule"] = page.can_schedule
+    data["can_invite"] = page.can_invite
+    data["can_mark_challenge"] = page.can_mark_challenge
+    data["can_comment"] = page.can_comment
+    data["can_remove_comments"] = page.can_remove_comments
     return data
 
 

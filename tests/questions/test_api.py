@@ -333,7 +333,24 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
         "voting_closes_at",
         "voting_open",
         "votes_left",
+        "can_edit_brief",
+        "can_schedule",
+        "can_invite",
+        "can_mark_challenge",
+        "can_comment",
+        "can_remove_comments",
     }
+    # the asker, a plain member: discusses, but neither edits the published brief nor moderates
+    assert [data[k] for k in sorted(data) if k.startswith("can_")] == [
+        True,  # can_answer
+        True,  # can_comment
+        False,  # can_edit_brief
+        False,  # can_invite
+        False,  # can_mark_challenge
+        False,  # can_remove_comments
+        False,  # can_revise
+        False,  # can_schedule
+    ]
     assert (data["title"], data["state"], data["week"]) == (
         "Q",
         "open",
@@ -342,7 +359,16 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
     assert data["answers_hidden"] is False
     assert _iso(data["voting_closes_at"]) == weeks.ends_at(community, this_week(community))
     [got] = data["answers"]
-    assert set(got) == ANSWER_KEYS | {"rating", "comments", "voted"}
+    assert set(got) == ANSWER_KEYS | {
+        "rating",
+        "comments",
+        "voted",
+        "can_vote",
+        "can_rate",
+        "can_tip",
+    }
+    # another's answer: voted for while the ballot is open, rated and tipped
+    assert (got["can_vote"], got["can_rate"], got["can_tip"]) == (data["voting_open"], True, True)
     assert (got["id"], got["body"], got["revision"]) == (written.pk, written.body, 1)
     assert got["body_html"] == "<h1>A</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>\n"
     assert got["author"] == {"id": answerer.pk, "handle": "answerer"}
