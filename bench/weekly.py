@@ -108,12 +108,13 @@ from members.models import Community, Membership
 from questions.models import Answer, Notification, Question, Rating, Vote
 from rewards import ledger
 from rewards.models import Payment, Prize, Transaction, WeekClose
+from rotation import services as rotation_services
 from rotation.models import RosterEntry
 from tests.factories import UserFactory, bulk_members, bulk_payments, bulk_questions
 
 BENCH_DB = settings.DATABASES["default"]["NAME"]  # <name>_bench (bench.common)
-# (v2: with a moderator roster and ratings, so the moderator-pay step pays)
-TEMPLATE = f"{BENCH_DB}_weekly_template_v2_{ARGS.communities}"
+# (v4: with a moderator roster and ratings, so the moderator-pay step pays)
+TEMPLATE = f"{BENCH_DB}_weekly_template_v4_{ARGS.communities}"
 RUN = f"{BENCH_DB}_weekly"
 
 BODIES = [
@@ -174,6 +175,12 @@ def build_community(i: int, week: datetime.date) -> None:
             community,
             [(m, Payment.Kind.ENTRANCE, community.entrance_fee, paid) for m in members],
         )
+        # Monthly fees whose month covers the week: the operations fund pays the moderator.
+        monthly = weeks.begins_at(community, week) - datetime.timedelta(days=10)
+        bulk_payments(
+            community,
+            [(m, Payment.Kind.MONTHLY, community.monthly_fee, monthly) for m in members],
+        )
         # One call per question so that its 50 answerers are the next 50 members: each
         # member writes one answer, and asks nothing they answer.
         for q in range(QUESTIONS):
@@ -207,6 +214,8 @@ def build_community(i: int, week: datetime.date) -> None:
             )
             for n, m in enumerate(members[:5])
         )
+        # The week's shift was fixed when the week began (the rotation's beat tick).
+        rotation_services.shifts_fix_through(community=community, week=week)
         by_author = {m.pk: members[(k + 1) % len(members)].pk for k, m in enumerate(members)}
         Rating.objects.bulk_create(
             [

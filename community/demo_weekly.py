@@ -18,6 +18,9 @@ week is then closed through the real pipeline (community/weekly.py), in order:
   voided in;
 - last week, just closed: its prizes are still in the payout hold.
 
+Each past week had a moderator on duty from the rotation's roster, and its close computed
+their KPIs and pay (community/demo_rotation.py, loaded before the closes).
+
 The closes are dated as if the beat job ran ten minutes after each week ended, so the hold
 has passed for the older weeks, whose winners were paid out by bank transfer in one batch.
 This week's ballot is open (the demo community's voting opens on Monday), with a few votes
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from community import weekly
+from community import demo_rotation, weekly
 from community.models import WeekPipeline
 from members import search, weeks
 from members import services as member_services
@@ -352,6 +355,9 @@ def load(
             user__username__in=NEWCOMERS,
             activated_at__lt=weeks.begins_at(community, week),
         ).update(activated_at=weeks.voting_opens_at(community, week) - datetime.timedelta(days=2))
+    # The moderator rotation: the roster signed up and every week fixed as it began, before
+    # the closes compute the past shifts' KPIs and pay (community/demo_rotation.py).
+    demo_rotation.load(community=community, members=members, this_week=this_week)
     # Close every past week in order, as the beat job would have, ten minutes after its end.
     last = this_week - WEEK
     if weekly.weeks_to_close(community, last):

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from community import demo_money, demo_questions
+from community import demo_money, demo_questions, demo_rotation
 from members import weeks
 from members.models import Community, Membership, User
 from questions.models import (
@@ -31,6 +31,7 @@ from questions.models import (
 )
 from rewards import ledger, schedules
 from rewards.models import Account, Entry, Payment, Refund, Transaction
+from rotation.models import RosterEntry, Shift, SwapRequest
 from tests.factories import mfa_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -338,11 +339,23 @@ def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
     balances: dict[str, int] = {}
     for account, balance in ledger.balances(community=community):
         balances[account.kind] = balances.get(account.kind, 0) + balance
+    # and the operations fund paid the moderators of the past weeks (community/demo_rotation.py)
+    moderator_pay = sum(
+        Shift.objects.filter(community=community, pay__isnull=False).values_list("pay", flat=True)
+    )
+    assert moderator_pay > 0
+    assert moderator_pay == sum(
+        Entry.objects.filter(
+            transaction__community=community,
+            transaction__kind=Transaction.Kind.MODERATOR_PAY,
+            account__kind=Account.Kind.OPERATIONS_FUND,
+        ).values_list("amount", flat=True)
+    )
     assert balances == {
         Account.Kind.OFFLINE_CASH: paid_in - went_back - paid_out,
         Account.Kind.REWARD_FUND: -60 * 20000 - challenge_fee + won - voided,
-        Account.Kind.OPERATIONS_FUND: -(paid_in - went_back - 60 * 20000),
-        Account.Kind.MEMBER_PAYABLE: -(won - voided - challenge_fee - paid_out),
+        Account.Kind.OPERATIONS_FUND: -(paid_in - went_back - 60 * 20000) + moderator_pay,
+        Account.Kind.MEMBER_PAYABLE: -(won - voided - challenge_fee - paid_out) - moderator_pay,
         Account.Kind.PAYOUTS_IN_TRANSIT: 0,
     }
     assert ledger.trial_balance(community=community) == 0
@@ -416,3 +429,80 @@ def test_demo_has_closed_weeks_a_challenge_entry_a_voided_win_payouts_and_an_ope
     client.force_login(member.user)
     for url in ("/c/product-circle/ballot/", "/c/product-circle/results/"):
         assert client.get(url).status_code == 200
+
+
+def test_demo_has_a_moderator_rotation_with_paid_past_shifts_a_swap_and_a_console(
+    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+) -> None:
+    from community import demo_weekly
+
+    _demo(django_capture_on_commit_callbacks)
+    community = Community.objects.get(slug="product-circle")
+    this_week = weeks.start_of(community)
+    week = datetime.timedelta(days=7)
+
+    # five members on the roster, in order of sign-up, all before the first week was fixed
+    roster = list(
+        RosterEntry.objects.filter(community=community, left_at__isnull=True)
+        .select_related("membership__user")
+        .order_by("signed_up_at", "pk")
+    )
+    assert [e.membership.user.username for e in roster] == list(demo_rotation.ROSTER)
+    assert len(roster) == 5
+    first = this_week - demo_weekly.PAST_WEEKS * week
+    assert all(e.signed_up_at < weeks.ends_at(community, first) for e in roster)
+
+    # every past week's shift went round the roster in order; its close computed KPIs and pay
+    past = list(Shift.objects.filter(community=community, week__lt=this_week).order_by("week"))
+    assert [s.week for s in past] == [
+        this_week - k * week for k in range(demo_weekly.PAST_WEEKS, 0, -1)
+    ]
+    assert [s.moderator_id for s in past] == [
+        roster[k % 5].membership_id for k in range(demo_weekly.PAST_WEEKS)
+    ]
+    for shift in past:
+        assert shift.is_computed, shift.week
+        figures = (shift.answerers, shift.answers, shift.rating_count, shift.operations_budget)
+        assert None not in figures, shift.week
+        assert shift.pay is not None
+        assert 0 <= shift.pay == shift.pay_at_close <= (shift.operations_budget or 0)
+    assert (past[0].answers, past[0].pay) == (0, 0)  # the quiet first week
+    assert (past[-1].answerers, past[-1].answers, past[-1].rating_count) == (3, 3, 9)
+    assert any(s.pay > 0 for s in past)
+
+    # a swap waiting: next week's moderator asked this week's for one of their later shifts
+    [swap] = SwapRequest.objects.filter(community=community, state=SwapRequest.State.PENDING)
+    current = Shift.objects.select_related("moderator__user").get(
+        community=community, week=this_week
+    )
+    assert swap.requester_week == this_week + week
+    assert swap.responder_id == current.moderator_id
+    assert swap.responder_week > swap.requester_week
+
+    # this week's moderator (a plain member on the roster) opens the on-duty console
+    assert current.moderator is not None
+    on_duty = current.moderator
+    assert on_duty.user.email == "alicec@demo.example"
+    assert on_duty.role == Membership.Role.MEMBER
+    assert on_duty.on_duty_week == this_week
+    client.force_login(on_duty.user)
+    response = client.get("/c/product-circle/duty/")
+    assert response.status_code == 200
+    console = response.context["console"]
+    assert [q.title for q in console.briefs] == [
+        q.title
+        for q in Question.objects.filter(community=community, state=State.SUBMITTED).order_by(
+            "submitted_at", "pk"
+        )
+    ]
+    assert len(console.briefs) == 2
+    assert len(console.questions) == len(OPEN_THIS_WEEK)
+    assert sum(q.invitation_count for q in console.questions) >= 2
+    assert console.announcement
+    page = response.content.decode()
+    for section in ("duty-briefs", "duty-answerers", "duty-announcement", "duty-kpis"):
+        assert f'id="{section}"' in page
+    # and the swap waits for them on the roster page
+    roster_page = client.get("/c/product-circle/roster/")
+    assert roster_page.status_code == 200
+    assert [s.pk for s in roster_page.context["roster"].incoming] == [swap.pk]

@@ -54,7 +54,7 @@ class Circle:
 
 
 @pytest.fixture
-def circle() -> Circle:
+def circle(midweek: datetime.datetime) -> Circle:
     """A community with a skills vocabulary, a moderator and three members."""
     community = make_community(slug="circle-qa", name="产品问答圈 · Q&A Circle")
     for name in ("用户研究", "Community operations", "文案"):

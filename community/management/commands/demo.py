@@ -1,7 +1,13 @@
 """Load the demo: a community of ~60 members with realistic profiles in Chinese and English,
 an organiser and a moderator, a week of questions with answers, discussion and ratings
-(community/demo_questions.py) and a year of payments (community/demo_money.py); plus a small
-second community still in the seed phase.
+(community/demo_questions.py), a year of payments (community/demo_money.py), six past weeks
+closed through the weekly pipeline (community/demo_weekly.py) and a moderator rotation of
+five members with their past shifts, KPIs and pay and a swap waiting
+(community/demo_rotation.py); plus a small second community still in the seed phase.
+
+On duty this week (the week the demo first runs in): ``alicec@demo.example`` (handle
+*quiet-fox*, a plain member on the roster), whose on-duty console is
+``/c/product-circle/duty/``. Every demo account has the password ``demo-pass-2026``.
 
 Idempotent: running it again changes nothing (people are found by e-mail, profiles are set to
 the same values, questions are found by title). Prints the accounts to sign in with.
@@ -22,9 +28,10 @@ from django.db import transaction
 from django.utils import translation
 
 from community import demo_money, demo_questions, demo_weekly
-from members import services
+from members import services, weeks
 from members.models import Community, Membership, Tag, User, Weekday
 from questions.models import Question
+from rotation.models import Shift
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
 ORGANISER = "organiser@demo.example"
@@ -392,6 +399,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Past weeks' results: /c/{community.slug}/results/")
         self.stdout.write(f"A year of payments: /c/{community.slug}/ledger/weeks/ (organisers)")
         self.stdout.write(f"  payouts and the fair-play review: /c/{community.slug}/payouts/")
+        self.stdout.write(f"Moderator roster and schedule: /c/{community.slug}/roster/")
+        shift = Shift.objects.filter(community=community, week=weeks.start_of(community)).first()
+        if shift is not None and shift.moderator is not None:
+            self.stdout.write(
+                f"  on duty this week: {shift.moderator.user.email}, "
+                f"console /c/{community.slug}/duty/"
+            )
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
         self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")
