@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from members import access as member_access
@@ -28,10 +29,20 @@ def may_open_console(viewer: Membership, week: datetime.date) -> bool:
     return viewer.is_moderator and week == weeks.start_of(viewer.community)
 
 
-def access_console(*, user: AnyUser, slug: str, week: datetime.date | None = None) -> Membership:
+def access_console(
+    *, user: AnyUser, slug: str, label: str | None = None
+) -> tuple[Membership, datetime.date]:
+    """The caller and the week (``label``, e.g. 2026-W48; default: this week) of a console
+    they may open; 404 for a week not written as such, 403 for someone who may not."""
     viewer = member_access.access_directory(user=user, slug=slug)
-    if not may_open_console(viewer, week or weeks.start_of(viewer.community)):
+    week = weeks.start_of(viewer.community)
+    if label is not None:
+        try:
+            week = weeks.parse(viewer.community, label)
+        except ValidationError:
+            raise Http404(_("Write a week as 2026-W48.")) from None
+    if not may_open_console(viewer, week):
         raise PermissionDenied(
             _("The console is for the moderator on duty this week and for organisers.")
         )
-    return viewer
+    return viewer, week

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -210,6 +212,17 @@ class Shift(models.Model):
     @property
     def is_computed(self) -> bool:
         return self.computed_at is not None
+
+    @property
+    def quality(self) -> Decimal | None:
+        """The average rating to two places, for display (pay uses the exact fraction)."""
+        if not self.is_computed:
+            return None
+        if not self.rating_count:
+            return Decimal("0")
+        return (Decimal(self.rating_sum or 0) / Decimal(self.rating_count)).quantize(
+            Decimal("0.01")
+        )
 
 
 class PayAdjustment(models.Model):

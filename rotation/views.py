@@ -148,10 +148,8 @@ def swap_answer(request: HttpRequest, slug: str, swap_id: int, answer: str) -> H
 @login_required
 def console(request: HttpRequest, slug: str, label: str | None = None) -> HttpResponse:
     """The on-duty console: the week's duties in order."""
-    viewer = member_access.access_directory(user=request.user, slug=slug)
+    viewer, week = access.access_console(user=request.user, slug=slug, label=label)
     community = viewer.community
-    week = _week(community, label) if label else weeks.start_of(community)
-    viewer = access.access_console(user=request.user, slug=slug, week=week)
     found = selectors.console(community=community, week=week)
     console_url = request.path
     briefs = [

@@ -137,10 +137,13 @@ def published_weeks(
 def moderator_of(
     community: Community, week: datetime.date, now: datetime.datetime | None = None
 ) -> int | None:
-    """Who serves ``week`` (membership id): the fixed shift, or the projection."""
+    """Who serves ``week`` (membership id): the fixed shift, or the projection for a week to
+    come; nobody for a past week that was never fixed."""
     shift = Shift.objects.filter(community=community, week=week).first()
     if shift is not None:
         return shift.moderator_id
+    if week < weeks.start_of(community, now):
+        return None  # a past week that was never fixed had no moderator
     slots = projection(community, start=week, until=week, now=now)
     return slots[-1].membership_id if slots else None
 
@@ -525,7 +528,13 @@ def swap_cancel(
             raise ValidationError({"swap": _("Only who asked can cancel it.")}, code="not_yours")
         if swap.state != SwapRequest.State.PENDING:
             raise _not_pending(swap)
-        swap.state, swap.decided_at = SwapRequest.State.CANCELLED, now
+        # A request whose week has begun has expired (whoever asks), not been cancelled.
+        swap.state = (
+            SwapRequest.State.EXPIRED
+            if _expired(swap, community, now)
+            else SwapRequest.State.CANCELLED
+        )
+        swap.decided_at = now
         swap.save(update_fields=["state", "decided_at"])
     return swap
 
