@@ -415,7 +415,7 @@ def test_a_swap_expires_when_either_week_begins(
 def test_a_request_withdrawn_after_its_week_began_is_recorded_expired(
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:
-    community, people = _three_on_duty(time_machine)
+    _community, people = _three_on_duty(time_machine)
     _a, b, c = people[:3]
     swap = services.swap_request(
         requester=b, requester_week="2026-W46", responder_id=c.pk, responder_week="2026-W47"
