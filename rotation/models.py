@@ -267,6 +267,7 @@ class Notice(models.Model):
         SWAP_ASKED = "swap_asked", _("A moderator asks to swap shifts")
         SWAP_ACCEPTED = "swap_accepted", _("Your swap was accepted")
         SWAP_DECLINED = "swap_declined", _("Your swap was declined")
+        SWAP_UNDONE = "swap_undone", _("Your swap was undone: the roster changed")
         REMOVED = "removed", _("You were removed from the roster")
 
     REMINDERS = (Kind.SHIFT_SOON, Kind.SHIFT_BEGINS)

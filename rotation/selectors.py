@@ -66,11 +66,7 @@ def roster(
     swaps waiting, their weeks to come and their past shifts."""
     now = now or timezone.now()
     current = weeks.start_of(community, now)
-    entries = list(
-        RosterEntry.objects.filter(community=community, left_at__isnull=True)
-        .select_related("membership__profile")
-        .order_by("signed_up_at", "pk")
-    )
+    entries = list(services.serving_entries(community).select_related("membership__profile"))
     slots = services.published_weeks(community, now)
     swaps: list[SwapRequest] = []
     if viewer is not None:

@@ -186,7 +186,7 @@ def console(request: HttpRequest, slug: str, label: str | None = None) -> HttpRe
 def review(request: HttpRequest, slug: str) -> HttpResponse:
     """Organisers: every moderator's shifts with KPIs and pay, a chart of the KPIs over the
     weeks, removal from the roster and the pay review."""
-    viewer = member_access.access_organiser(user=request.user, slug=slug)
+    viewer = member_access.access_money(request=request, slug=slug)  # pay and budgets
     community = viewer.community
     rows = selectors.shift_rows(community=community)
     found = selectors.roster(community=community)

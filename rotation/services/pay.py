@@ -71,7 +71,7 @@ def pay_for(
     if budget <= 0:
         return 0
     participation = min(Fraction(1), Fraction(answerers, target_answerers))
-    rated = min(Fraction(1), quality(rating_sum, rating_count) / Fraction(target_quality))
+    rated = min(Fraction(1), quality(rating_sum, rating_count) / Fraction(str(target_quality)))
     return int(budget * participation * rated // 1)
 
 
@@ -284,8 +284,8 @@ def pay_adjust(
         )
         shift.pay = new
         shift.save(update_fields=["pay"])
-        close.moderator_pay = new
-        close.save(update_fields=["moderator_pay"])
+        # The closed week's own accounts (moderator_pay, operations paid, rollover) stay as
+        # the close froze them: the difference belongs to the current week's budget.
         member_services.audit(
             community=community,
             event=Event.MODERATOR_PAY_ADJUSTED,

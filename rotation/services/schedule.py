@@ -12,12 +12,13 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import services as member_services
 from members import weeks
+from members.access import READER_ROLES
 from members.models import Community, CommunityAuditLog, Membership, User
 from questions.models import Question
 from rotation import schedule
@@ -49,12 +50,20 @@ def reason_text(value: object, field: str = "reason") -> str:
 # --- The schedule -----------------------------------------------------------------------------
 
 
+def serving_entries(community: Community) -> QuerySet[RosterEntry]:
+    """The roster entries that take turns: not ended, of members who may moderate now
+    (active, not candidates). A member who lapses keeps their place and is skipped until
+    they are active again."""
+    return RosterEntry.objects.filter(
+        community=community,
+        left_at__isnull=True,
+        membership__status=Membership.Status.ACTIVE,
+        membership__role__in=READER_ROLES,
+    ).order_by("signed_up_at", "pk")
+
+
 def active_entries(community: Community) -> list[RosterEntry]:
-    return list(
-        RosterEntry.objects.filter(community=community, left_at__isnull=True).order_by(
-            "signed_up_at", "pk"
-        )
-    )
+    return list(serving_entries(community))
 
 
 def _entry(row: RosterEntry) -> schedule.Entry:
@@ -93,24 +102,31 @@ def projection(
     start: datetime.date,
     until: datetime.date,
     now: datetime.datetime | None = None,
+    with_pins: bool = True,
 ) -> list[schedule.Slot]:
     """The weeks from ``start`` to ``until`` (first days; ``start`` after the last fixed
-    shift) as the rotation would fill them now. Weeks between the last fixed shift and
-    ``start`` (not fixed: the beat did not run) use their turns too, as fixing them in order
-    will; with no fixed shift yet, the rotation begins with the current week. Four queries."""
+    shift) as the rotation would fill them now. A week that has begun without being fixed
+    (the beat was not running) had nobody on duty: it gets no moderator and uses no turn, so
+    nobody is named (and paid) for a week in which they had no powers. With no fixed shift
+    yet, the rotation begins with the current week. Four queries."""
     last = Shift.objects.filter(community=community, week__lt=start).order_by("-week").first()
     current = weeks.start_of(community, now)
     first = last.week + WEEK if last is not None else min(start, current)
-    count = (until - first).days // 7 + 1
-    if count <= 0 or until < start:
+    if until < start or until < first:
         return []
-    slots = schedule.project(
-        roster=[_entry(e) for e in active_entries(community)],
-        after=_after(last),
-        pins=_pins(community, first),
-        start=first,
-        count=count,
-    )
+    missed = []
+    while first < current and first <= until:
+        missed.append(schedule.Slot(first, None, None, False))
+        first += WEEK
+    slots = missed
+    if first <= until:
+        slots += schedule.project(
+            roster=[_entry(e) for e in active_entries(community)],
+            after=_after(last),
+            pins=_pins(community, first) if with_pins else {},
+            start=first,
+            count=(until - first).days // 7 + 1,
+        )
     return [slot for slot in slots if slot.week >= start]
 
 
@@ -189,6 +205,49 @@ def shifts_fix_through(
         return shifts[-1]
 
 
+def _pins_check(community: Community, now: datetime.datetime) -> int:
+    """After the roster changed: a swap's two pinned weeks stand only while the turns under
+    them are still the two moderators who swapped; otherwise the roster change would have the
+    pins take someone else's turn. Such a swap is undone (both weeks go back to the rotation)
+    and both moderators are told. Returns how many swaps were undone."""
+    current = weeks.start_of(community, now)
+    pinned = list(
+        Override.objects.filter(community=community, week__gt=current, swap__isnull=False)
+        .select_related("swap")
+        .order_by("week")
+    )
+    if not pinned:
+        return 0
+    underneath = {
+        s.week: s.membership_id
+        for s in projection(
+            community, start=current + WEEK, until=pinned[-1].week, now=now, with_pins=False
+        )
+    }
+    undone = 0
+    for swap in {o.swap for o in pinned if o.swap is not None}:
+        if (
+            underneath.get(swap.requester_week) == swap.requester_id
+            and underneath.get(swap.responder_week) == swap.responder_id
+        ):
+            continue
+        Override.objects.filter(community=community, swap=swap, week__gt=current).delete()
+        for recipient in (swap.requester_id, swap.responder_id):
+            _notice(
+                community,
+                recipient,
+                Notice.Kind.SWAP_UNDONE,
+                swap.requester_week,
+                {
+                    "swap": swap.pk,
+                    "requester_week": weeks.label(swap.requester_week),
+                    "responder_week": weeks.label(swap.responder_week),
+                },
+            )
+        undone += 1
+    return undone
+
+
 # --- The roster -------------------------------------------------------------------------------
 
 
@@ -209,6 +268,7 @@ def roster_join(*, membership: Membership, now: datetime.datetime | None = None)
         entry = RosterEntry.objects.create(
             community=community, membership=membership, signed_up_at=now or timezone.now()
         )
+        _pins_check(community, entry.signed_up_at)
         member_services.audit(
             community=community,
             event=Event.ROSTER_JOINED,
@@ -251,6 +311,7 @@ def _leave(
     swaps.filter(state=SwapRequest.State.PENDING).update(
         state=SwapRequest.State.CANCELLED, decided_at=now
     )
+    _pins_check(community, now)
     return entry
 
 
@@ -450,7 +511,6 @@ def swap_answer(
 ) -> SwapRequest:
     """The asked moderator accepts (both weeks are pinned, swapped) or declines."""
     now = now or timezone.now()
-    expired = None
     with transaction.atomic():
         community = _lock_community(responder.community)
         swap = _swap_for(community, swap_id)
@@ -460,16 +520,36 @@ def swap_answer(
             )
         if swap.state != SwapRequest.State.PENDING:
             raise _not_pending(swap)
+        refusal = None
         if _expired(swap, community, now):
-            # Recorded as expired (this transaction commits), then refused below.
-            swap.state, swap.decided_at = SwapRequest.State.EXPIRED, now
-            swap.save(update_fields=["state", "decided_at"])
-            expired = swap
+            refusal = _not_pending(_expire(swap, now))
+        elif accept and not _still_theirs(community, swap, now):
+            # The roster changed since it was asked: it can no longer be accepted, and it no
+            # longer holds its two weeks against other requests.
+            _expire(swap, now)
+            refusal = ValidationError(
+                {"swap": _("The schedule has changed since this was asked; ask again.")},
+                code="stale",
+            )
         else:
             _swap_decide(community, swap, responder, accept, now)
-    if expired is not None:
-        raise _not_pending(expired)
+    if refusal is not None:  # recorded (committed above), then refused
+        raise refusal
     return swap
+
+
+def _expire(swap: SwapRequest, now: datetime.datetime) -> SwapRequest:
+    swap.state, swap.decided_at = SwapRequest.State.EXPIRED, now
+    swap.save(update_fields=["state", "decided_at"])
+    return swap
+
+
+def _still_theirs(community: Community, swap: SwapRequest, now: datetime.datetime) -> bool:
+    slots = {s.week: s.membership_id for s in published_weeks(community, now)}
+    return (
+        _serving(slots, swap.requester_week) == swap.requester_id
+        and _serving(slots, swap.responder_week) == swap.responder_id
+    )
 
 
 def _swap_decide(
@@ -481,15 +561,6 @@ def _swap_decide(
 ) -> None:
     requester = Membership.objects.select_related("profile").get(pk=swap.requester_id)
     if accept:
-        slots = {s.week: s.membership_id for s in published_weeks(community, now)}
-        if (
-            _serving(slots, swap.requester_week) != swap.requester_id
-            or _serving(slots, swap.responder_week) != swap.responder_id
-        ):
-            raise ValidationError(
-                {"swap": _("The schedule has changed since this was asked; ask again.")},
-                code="stale",
-            )
         for week, membership_id in (
             (swap.requester_week, swap.responder_id),
             (swap.responder_week, swap.requester_id),

@@ -239,7 +239,7 @@ def test_a_week_without_a_moderator_rolls_its_operations_budget_over(
     ).exists()
 
 
-def test_the_close_fixes_a_week_the_beat_did_not(
+def test_a_week_the_beat_never_fixed_had_nobody_on_duty_and_pays_nobody(
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:
     community, people = funded_community(time_machine, members=12)
@@ -249,10 +249,17 @@ def test_the_close_fixes_a_week_the_beat_did_not(
     rate(week.answers[1], people[1:3], (5, 5))
     time_machine.move_to(AFTER_W45)
     weekly.week_close(community=community, week=W45)
+    # nobody had the week's powers: it is recorded without a moderator, with its KPIs, and its
+    # operations budget rolls over whole
     shift = Shift.objects.get(community=community, week=W45)
-    # 4 of 10 answerers, quality 5 of 4: 7,000 × 0.4 = 2,800
-    assert (shift.moderator_id, shift.answerers, shift.pay) == (people[0].pk, 4, 2800)
-    assert ledger.member_balance(membership=people[0]) == 2800
+    assert (shift.moderator_id, shift.turn_id, shift.answerers, shift.pay) == (None, None, 4, None)
+    assert ledger.member_balance(membership=people[0]) == 0
+    close = WeekClose.objects.get(community=community, week=W45)
+    assert (close.moderator_id, close.moderator_pay) == (None, None)
+    assert close.operations_rollover_out == close.operations_budget == 7000
+    # and the rotation begins with the week that is on now
+    services.rotation_tick(community=community)
+    assert Shift.objects.get(community=community, week=W45 + WEEK).moderator_id == people[0].pk
 
 
 # --- The organiser's review ---------------------------------------------------------------------
@@ -310,11 +317,11 @@ def test_adjusting_the_pay_moves_the_difference_and_enters_this_week_s_budget(
     [w46] = schedules.budgets(community=community, weeks=[W46])
     assert w46.operations_adjustments == -difference
     assert w46.operations_budget == 7000 + 2713 - difference
-    # the closed week keeps its budget and rollover; its pay is the new one
+    # the shift's pay is the new one; the closed week's accounts stay as the close froze them
     shift.refresh_from_db()
     assert (shift.pay_at_close, shift.pay) == (4287, pay)
     close = WeekClose.objects.get(community=community, week=W45)
-    assert (close.moderator_pay, close.operations_rollover_out) == (pay, 2713)
+    assert (close.moderator_pay, close.operations_rollover_out) == (4287, 2713)
     log = CommunityAuditLog.objects.get(
         community=community, event=CommunityAuditLog.Event.MODERATOR_PAY_ADJUSTED
     )

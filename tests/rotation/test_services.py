@@ -16,7 +16,7 @@ from members import weeks
 from members.models import CommunityAuditLog, Membership
 from rotation import services
 from rotation.models import Notice, Override, RosterEntry, Shift, SwapRequest
-from tests.factories import add_member, organiser_of
+from tests.factories import add_member, organiser_of, set_status
 from tests.rewards.weekly_helpers import MONDAY_W45, SHANGHAI, W45, at, funded_community
 from tests.rotation.helpers import roster_ids, schedule_of, sign_up, w, who
 
@@ -259,24 +259,25 @@ def test_a_week_is_fixed_when_it_begins_and_never_changes_after(
     assert (b.on_duty_week, b.is_moderator, a.is_moderator) == (W46, True, False)
 
 
-def test_weeks_the_beat_missed_are_fixed_in_order(
+def test_weeks_the_beat_missed_had_nobody_on_duty_and_use_no_turn(
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:
     community, people = _community(time_machine)
     a, b, c = people[:3]
     sign_up([a, b, c])
     services.rotation_tick(community=community)
-    # the beat stops for two weeks
+    # the beat stops for two weeks: W46 began and ended with nobody fixed, nobody on duty
     time_machine.move_to(at(w(47), 9))
     services.rotation_tick(community=community)
     assert list(
         Shift.objects.filter(community=community).order_by("week").values_list("week", "moderator")
-    ) == [(W45, a.pk), (W46, b.pk), (W47, c.pk)]
-    c.refresh_from_db()
+    ) == [(W45, a.pk), (W46, None), (W47, b.pk)]
+    assert services.moderator_of(community, W46) is None
     b.refresh_from_db()
-    assert (c.on_duty_week, c.is_moderator, b.is_moderator) == (W47, True, False)
+    c.refresh_from_db()
+    assert (b.on_duty_week, b.is_moderator, c.is_moderator) == (W47, True, False)
     begins = Notice.objects.filter(community=community, kind=Notice.Kind.SHIFT_BEGINS)
-    assert sorted(begins.values_list("recipient_id", "week")) == sorted([(a.pk, W45), (c.pk, W47)])
+    assert sorted(begins.values_list("recipient_id", "week")) == sorted([(a.pk, W45), (b.pk, W47)])
 
 
 def test_the_rotation_goes_on_from_the_last_fixed_turn_even_if_that_member_left(
@@ -680,19 +681,24 @@ def test_accepting_a_swap_the_schedule_has_outrun_is_refused(
         requester=b, requester_week="2026-W46", responder_id=d.pk, responder_week="2026-W48"
     )
     services.roster_leave(membership=c)  # W47 d, W48 a: W48 is no longer d's
-    before = _state(community)
+    pins = list(Override.objects.filter(community=community).values_list("week", "membership"))
+    schedule = schedule_of(community)
     with pytest.raises(ValidationError) as error:
         services.swap_answer(responder=d, swap_id=swap.pk, accept=True)
     assert error.value.message_dict == {
         "swap": ["The schedule has changed since this was asked; ask again."]
     }
-    assert _state(community) == before
+    assert (
+        list(Override.objects.filter(community=community).values_list("week", "membership")) == pins
+    )
+    assert schedule_of(community) == schedule
+    # the request is over (expired), so it no longer holds its weeks against a new one
     swap.refresh_from_db()
-    assert swap.state == SwapRequest.State.PENDING
-    # declining it still works
-    services.swap_answer(responder=d, swap_id=swap.pk, accept=False)
-    swap.refresh_from_db()
-    assert swap.state == SwapRequest.State.DECLINED
+    assert swap.state == SwapRequest.State.EXPIRED
+    again = services.swap_request(
+        requester=b, requester_week="2026-W46", responder_id=a.pk, responder_week="2026-W48"
+    )
+    assert again.state == SwapRequest.State.PENDING
 
 
 def test_a_week_before_the_rotation_began_has_no_moderator(
@@ -717,3 +723,52 @@ def test_removing_the_moderator_on_duty_takes_the_powers_not_the_shift(
     assert (a.on_duty_week, a.is_moderator) == (None, False)
     assert Shift.objects.get(community=community, week=W45).moderator_id == a.pk
     assert who(community)[:3] == [a.pk, b.pk, people[2].pk]
+
+
+def test_a_lapsed_moderator_is_skipped_until_active_again(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    community, people = _three_on_duty(time_machine)  # W46 b, W47 c, W48 a
+    a, b, c = people[:3]
+    set_status(b, Membership.Status.LAPSED)
+    # b keeps their place but takes no turn while lapsed: nobody is fixed (or paid) for a
+    # week in which they have no powers
+    assert who(community)[:4] == [a.pk, c.pk, a.pk, c.pk]
+    set_status(b, Membership.Status.ACTIVE)
+    assert who(community)[:4] == [a.pk, b.pk, c.pk, a.pk]
+
+
+def test_a_roster_change_that_moves_a_swap_s_turns_undoes_the_swap(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    community, people = _community(time_machine)
+    a, b, c, d = people[:4]
+    sign_up([a, b, c, d])
+    services.rotation_tick(community=community)  # W45 a, W46 b, W47 c, W48 d, W49 a
+    swap = services.swap_request(
+        requester=b, requester_week="2026-W46", responder_id=d.pk, responder_week="2026-W48"
+    )
+    services.swap_answer(responder=d, swap_id=swap.pk, accept=True)
+    assert who(community)[:5] == [a.pk, d.pk, c.pk, b.pk, a.pk]
+    # when c withdraws, the turns under the pins move (W46 b, W47 d, W48 a): left pinned, the
+    # swap would take a's W48 and give d two weeks in a row
+    services.roster_leave(membership=c)
+    # then the swap is undone, both told, and the rotation runs in roster order again
+    assert not Override.objects.filter(community=community).exists()
+    assert who(community)[:5] == [a.pk, b.pk, d.pk, a.pk, b.pk]
+    undone = Notice.objects.filter(community=community, kind=Notice.Kind.SWAP_UNDONE)
+    assert sorted(undone.values_list("recipient_id", flat=True)) == sorted([b.pk, d.pk])
+
+
+def test_a_swap_whose_turns_a_sign_up_leaves_alone_stands(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    community, people = _three_on_duty(time_machine)  # W46 b, W47 c, W48 a
+    a, b, c, d = people[:4]
+    swap = services.swap_request(
+        requester=b, requester_week="2026-W46", responder_id=c.pk, responder_week="2026-W47"
+    )
+    services.swap_answer(responder=c, swap_id=swap.pk, accept=True)
+    services.roster_join(membership=d)  # joins the end, after c: W48 d, W49 a
+    assert who(community)[:5] == [a.pk, c.pk, b.pk, d.pk, a.pk]
+    assert Override.objects.filter(community=community).count() == 2
