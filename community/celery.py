@@ -32,6 +32,11 @@ app.conf.beat_schedule = {
         "task": "rotation.tasks.rotation_tick",
         "schedule": crontab(minute="2-59/5"),
     },
+    # Digest e-mails: release the rows of a worker that died mid-batch; send what is queued.
+    "digest-deliveries-recover": {
+        "task": "questions.digests.tasks.deliveries_recover",
+        "schedule": crontab(minute="4-59/5"),
+    },
     "sync-community-phases": {
         "task": "members.tasks.sync_community_phases",
         "schedule": crontab(minute=17),

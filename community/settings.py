@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "anymail",
     # The five packages, in their import order (CONVENTIONS.md).
     "members",
     "questions",
@@ -244,6 +245,22 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Community <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A provider's API instead of SMTP, through django-anymail: set EMAIL_BACKEND to its backend
+# (e.g. anymail.backends.postmark.EmailBackend) and ANYMAIL to its settings as JSON
+# ({"POSTMARK_SERVER_TOKEN": "…", "WEBHOOK_SECRET": "user:password"}). Point the provider's
+# tracking webhook at /anymail/<provider>/tracking/: bounces, rejections and complaints mark
+# the address undeliverable (members.mail) and nothing more is sent to it.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+ANYMAIL = env.json("ANYMAIL", default={})
+
+# --- The weekly digest (questions.digests) ----------------------------------------------------
+# The "digest on time" KPI: published within this many days after the week's end.
+DIGEST_DUE_DAYS = env.int("DIGEST_DUE_DAYS", default=3)
+# One-click unsubscribe links in digest e-mails stop working after this many days.
+DIGEST_UNSUBSCRIBE_MAX_AGE_DAYS = env.int("DIGEST_UNSUBSCRIBE_MAX_AGE_DAYS", default=180)
+# E-mails sent per batch (one task, one connection to the mail server).
+DIGEST_BATCH_SIZE = env.int("DIGEST_BATCH_SIZE", default=200)
 
 # --- Security (checked by `manage.py check --deploy`) ----------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

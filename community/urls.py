@@ -28,12 +28,16 @@ urlpatterns = [
     path("api/v1/", include("questions.api_urls")),
     path("api/v1/", include("rewards.api_urls")),
     path("api/v1/", include("rotation.api_urls")),
+    path("api/v1/", include("questions.digests.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("members.urls")),
     path("", include("questions.urls")),
     path("", include("rewards.urls")),
     path("", include("rotation.urls")),
+    path("", include("questions.digests.urls")),
+    # Providers' tracking webhooks (bounces, complaints): /anymail/<provider>/tracking/.
+    path("anymail/", include("anymail.urls")),
 ]
 
 if settings.DEBUG:

@@ -38,8 +38,11 @@ from members import weeks
 from members.models import Community
 from questions import lifecycle
 from questions import services as question_services
+from questions import votes as question_votes
+from questions.digests import services as digest_services
 from rewards import weekly as reward_steps
 from rotation import services as rotation_services
+from rotation.models import Shift
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,55 @@ WEEK = datetime.timedelta(days=7)
 REQUEUE_AFTER = datetime.timedelta(minutes=15)
 
 StepService = Callable[..., object]
+
+
+def digest_draft(*, community: Community, week: datetime.date) -> object:
+    """The digest step: what rewards and rotation know of the closed week (votes, winners,
+    the fund statement, the moderator's KPIs), handed to the digest's draft. Idempotent: a
+    digest already drafted is left as it is."""
+    from rewards.models import Prize, WeekClose
+
+    close = WeekClose.objects.filter(community=community, week=week).first()
+    winners: list[digest_services.Winner] = []
+    fund: dict[str, int | None] = {}
+    if close is not None:
+        winners = [
+            digest_services.Winner(place=p.place, answer_id=p.answer_id, amount=p.amount)
+            for p in Prize.objects.filter(week_close=close, voided_at__isnull=True).order_by(
+                "place"
+            )
+        ]
+        fund = {
+            "reward_budget": close.reward_budget,
+            "operations_budget": close.operations_budget,
+            "reward_paid": close.reward_paid,
+            "operations_paid": close.operations_paid,
+            "reward_rollover_out": close.reward_rollover_out,
+            "operations_rollover_out": close.operations_rollover_out,
+            "ballot_votes": close.ballot_votes,
+            "ballot_voters": close.ballot_voters,
+        }
+    shift = Shift.objects.filter(community=community, week=week).first()
+    kpis = None
+    if shift is not None and shift.is_computed:
+        kpis = {
+            "answerers": shift.answerers,
+            "answers": shift.answers,
+            "quality": rotation_services.quality_display(
+                shift.rating_sum or 0, shift.rating_count or 0
+            ),
+            "target_answerers": shift.target_answerers,
+            "target_quality": float(shift.target_quality or 0),
+            "pay": shift.pay_at_close,
+        }
+    facts = digest_services.CloseFacts(
+        votes=question_votes.tallies(community=community, week=week),
+        winners=winners,
+        fund=fund,
+        kpis=kpis,
+        moderator_id=shift.moderator_id if shift is not None else None,
+    )
+    return digest_services.digest_draft(community=community, week=week, facts=facts)
 
 
 @dataclass(frozen=True)
@@ -63,7 +115,7 @@ STEPS: tuple[Step, ...] = (
     Step("challenge_entries", reward_steps.challenge_entries),
     Step("moderator_pay", rotation_services.moderator_pay),
     Step("rollover", reward_steps.rollover),
-    Step("digest_draft", None),  # the weekly digest fills this
+    Step("digest_draft", digest_draft),
     Step("notifications", reward_steps.results_notify),
 )
 

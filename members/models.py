@@ -471,6 +471,8 @@ class CommunityAuditLog(models.Model):
         ROSTER_REMOVED = "roster_removed", _("Removed from the moderator roster")
         SHIFTS_SWAPPED = "shifts_swapped", _("Moderator shifts swapped")
         MODERATOR_PAY_ADJUSTED = "moderator_pay_adjusted", _("Moderator pay adjusted")
+        DIGEST_PUBLISHED = "digest_published", _("Digest published")
+        DIGEST_EDITED = "digest_edited", _("Published digest edited")
 
     community = models.ForeignKey(
         Community,
@@ -505,3 +507,27 @@ class CommunityAuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UndeliverableAddress(models.Model):
+    """An address the e-mail provider reported as bouncing, rejected or complaining (through
+    anymail's tracking webhooks): nothing more is sent to it (members.mail)."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", _("Bounced")
+        REJECTED = "rejected", _("Rejected")
+        COMPLAINED = "complained", _("Marked as spam")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed at the provider")
+
+    email = models.CharField(_("address (lower case)"), max_length=254, unique=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    detail = models.TextField(_("provider's description"), blank=True)
+    provider = models.CharField(_("provider"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("undeliverable address")
+        verbose_name_plural = _("undeliverable addresses")
+
+    def __str__(self) -> str:
+        return self.email

@@ -225,6 +225,9 @@ class Answer(models.Model):
         verbose_name=_("attachment"),
     )
     revision = models.PositiveIntegerField(_("revision"), default=1)
+    # Featured (精华): marked by the week's moderator or an organiser while curating the
+    # digest; shown on the question page, and what the book collects.
+    featured = models.BooleanField(_("featured"), default=False)
     search_document = SearchDocumentField(default="", blank=True, editable=False)
     created_at = models.DateTimeField(_("written at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("revised at"), auto_now=True)
@@ -455,3 +458,32 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_kind_display())
+
+
+# The weekly digest's models live with its code (questions/digests/); importing them here
+# makes them the questions app's.
+from questions.digests.models import (  # noqa: E402
+    Digest,
+    DigestDelivery,
+    DigestItem,
+    DigestRevision,
+    DigestSubscription,
+)
+
+__all__ = [
+    "Answer",
+    "AnswerRevision",
+    "Attachment",
+    "Comment",
+    "Digest",
+    "DigestDelivery",
+    "DigestItem",
+    "DigestRevision",
+    "DigestSubscription",
+    "Invitation",
+    "Notification",
+    "Question",
+    "Rating",
+    "Vote",
+    "WeekSession",
+]

@@ -18,3 +18,8 @@ def advance_sessions() -> None:
     from questions import services
 
     services.sessions_advance()
+
+
+# The digest's tasks live with its code; importing them here registers them with Celery's
+# autodiscovery (which looks at <app>.tasks).
+from questions.digests import tasks as digest_tasks  # noqa: E402, F401

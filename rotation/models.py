@@ -194,6 +194,10 @@ class Shift(models.Model):
         verbose_name=_("ledger transaction"),
     )
     computed_at = models.DateTimeField(_("KPIs computed at"), null=True, blank=True)
+    # The "digest on time" KPI: the week's digest published within DIGEST_DUE_DAYS of the
+    # week's end. Recorded by the rotation's tick once it is published, or once it is late.
+    digest_published_at = models.DateTimeField(_("digest published at"), null=True, blank=True)
+    digest_on_time = models.BooleanField(_("digest on time"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shift")

@@ -51,6 +51,7 @@ def tick_all() -> int:
     for community in Community.objects.order_by("pk"):
         try:
             services.rotation_tick(community=community)
+            services.shifts_digest_record(community=community)
         except Exception:  # a failure is logged; the next tick tries again
             logger.exception("Rotation tick failed for %s", community.slug)
             continue

@@ -7,12 +7,13 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from members import privacy, weeks
 from members.models import Community, Membership, Profile
-from questions.models import Question
+from questions.models import Digest, Question
 from rotation import services
 from rotation.models import Notice, RosterEntry, Shift, SwapRequest
 
@@ -202,6 +203,9 @@ class Console:
     announcement: str
     kpis: dict[str, object]
     is_current: bool
+    digest: Digest | None = None
+    digest_due: datetime.datetime | None = None
+    digests_waiting: list[Digest] = field(default_factory=list)
 
 
 def console(*, community: Community, week: datetime.date) -> Console:
@@ -257,4 +261,14 @@ def console(*, community: Community, week: datetime.date) -> Console:
             "target_quality": community.moderator_target_quality,
         },
         is_current=week == weeks.start_of(community),
+        digest=Digest.objects.filter(community=community, week=week).first(),
+        digest_due=weeks.ends_at(community, week)
+        + datetime.timedelta(days=settings.DIGEST_DUE_DAYS),
+        # Drafts of earlier weeks still to publish (the moderator of a week curates its
+        # digest after it closes, while someone else is on duty).
+        digests_waiting=list(
+            Digest.objects.filter(
+                community=community, state=Digest.State.DRAFT, week__lt=week
+            ).order_by("-week")[:5]
+        ),
     )

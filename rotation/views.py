@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from members import access as member_access
 from members import weeks
 from members.models import Community, Membership
+from questions.digests.access import may_curate
 from questions.forms import AnnouncementForm, ScheduleForm
 from rotation import access, selectors, services
 from rotation.forms import PayForm, ReasonForm, SwapForm
@@ -175,6 +176,7 @@ def console(request: HttpRequest, slug: str, label: str | None = None) -> HttpRe
             "briefs": briefs,
             "announce_form": AnnouncementForm(initial={"announcement": found.announcement}),
             "console_url": console_url,
+            "digests_waiting": [d for d in found.digests_waiting if may_curate(viewer, d)],
             "previous": weeks.label(week - datetime.timedelta(days=7)),
             "next": weeks.label(week + datetime.timedelta(days=7)),
             "currency": community.currency,

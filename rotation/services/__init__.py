@@ -8,6 +8,7 @@ from rotation.services.pay import (
     pay_for,
     quality,
     quality_display,
+    shifts_digest_record,
 )
 from rotation.services.schedule import (
     active_entries,
@@ -46,6 +47,7 @@ __all__ = [
     "roster_remove",
     "rotation_tick",
     "serving_entries",
+    "shifts_digest_record",
     "shifts_fix_through",
     "swap_answer",
     "swap_cancel",

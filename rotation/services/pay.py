@@ -10,9 +10,10 @@ import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,7 +22,7 @@ from members import services as member_services
 from members import weeks
 from members.currency import format_amount
 from members.models import Community, CommunityAuditLog, Membership
-from questions.models import Answer, Question
+from questions.models import Answer, Digest, Question
 from rewards import ledger, locks, payouts
 from rewards.models import Account, BudgetAdjustment, Transaction, WeekClose
 from rewards.weekly import close_key, week_close_of
@@ -300,3 +301,41 @@ def pay_adjust(
             },
         )
     return adjustment
+
+
+def shifts_digest_record(*, community: Community, now: datetime.datetime | None = None) -> int:
+    """The "digest on time" KPI (SPEC §2.6), recorded on the shifts of weeks that have ended:
+    on time when the week's digest was published within DIGEST_DUE_DAYS of the week's end,
+    late once that passed unpublished (and the publishing time, if it comes later). Beat
+    (the rotation's tick); idempotent. Returns how many shifts changed."""
+    moment = now or timezone.now()
+    current = weeks.start_of(community, moment)
+    open_rows = Shift.objects.filter(community=community, week__lt=current).filter(
+        Q(digest_on_time__isnull=True) | Q(digest_published_at__isnull=True)
+    )
+    shifts = list(open_rows.order_by("week")[:60])
+    if not shifts:
+        return 0
+    published = dict(
+        Digest.objects.filter(
+            community=community,
+            week__in=[s.week for s in shifts],
+            state=Digest.State.PUBLISHED,
+        ).values_list("week", "published_at")
+    )
+    due_days = datetime.timedelta(days=settings.DIGEST_DUE_DAYS)
+    changed = 0
+    for shift in shifts:
+        due = weeks.ends_at(community, shift.week) + due_days
+        at = published.get(shift.week)
+        if at is not None:
+            on_time = shift.digest_on_time if shift.digest_on_time is False else at <= due
+            values = {"digest_published_at": at, "digest_on_time": on_time}
+        elif moment > due:
+            values = {"digest_on_time": False}
+        else:
+            continue
+        if any(getattr(shift, k) != v for k, v in values.items()):
+            Shift.objects.filter(pk=shift.pk).update(**values)
+            changed += 1
+    return changed
