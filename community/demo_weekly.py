@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from community import demo_rotation, weekly
+from community import demo_digests, demo_rotation, weekly
 from community.models import WeekPipeline
 from members import search, weeks
 from members import services as member_services
@@ -372,6 +372,7 @@ def load(
             started_at=on_time,
             finished_at=on_time + datetime.timedelta(seconds=3),
         )
+    demo_digests.load(community=community, organiser=organiser)
     _void(community, organiser, this_week)
     _pay(community, organiser, this_week)
     _vote_this_week(community, members, this_week)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from community import views
 from members import views as member_views
 from members.scoped_admin import moderation_site
+from members.webhooks import email_tracking
 from rewards.stripe_views import stripe_webhook
 
 # Staff sign in through allauth (rate limits, two-factor), not the admin's own form.
@@ -36,8 +37,8 @@ urlpatterns = [
     path("", include("rewards.urls")),
     path("", include("rotation.urls")),
     path("", include("questions.digests.urls")),
-    # Providers' tracking webhooks (bounces, complaints): /anymail/<provider>/tracking/.
-    path("anymail/", include("anymail.urls")),
+    # The e-mail provider's tracking webhook (bounces, complaints), through anymail.
+    path("anymail/<str:esp>/tracking/", email_tracking, name="email_tracking"),
 ]
 
 if settings.DEBUG:

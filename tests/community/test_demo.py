@@ -506,3 +506,31 @@ def test_demo_has_a_moderator_rotation_with_paid_past_shifts_a_swap_and_a_consol
     roster_page = client.get("/c/product-circle/roster/")
     assert roster_page.status_code == 200
     assert [s.pk for s in roster_page.context["roster"].incoming] == [swap.pk]
+
+
+def test_demo_publishes_the_past_weeks_digests_and_leaves_the_last_one_to_curate(
+    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+) -> None:
+    from questions.models import Answer, Digest, DigestDelivery
+
+    _demo(django_capture_on_commit_callbacks)
+    digests = list(Digest.objects.filter(community__slug="product-circle").order_by("week"))
+    assert len(digests) >= 3
+    *published, draft = digests
+    assert all(d.is_published for d in published)
+    assert draft.state == Digest.State.DRAFT
+    # summaries in Chinese and English, the featured answers marked; no e-mail sent
+    assert "本周要点" in published[0].summary
+    assert "This week in brief" in published[0].summary
+    assert Answer.objects.filter(question__community__slug="product-circle", featured=True).exists()
+    assert not DigestDelivery.objects.exists()
+    assert mail.outbox == []
+    # the organiser finds the draft waiting in the console of its week
+    organiser = Membership.objects.get(
+        user__email="organiser@demo.example", community__slug="product-circle"
+    )
+    client.force_login(organiser.user)
+    page = client.get(f"/c/product-circle/duty/{draft.label}/").content.decode()
+    assert f"/c/product-circle/digests/{draft.label}/curate/" in page
+    archive = client.get("/c/product-circle/digests/").content.decode()
+    assert published[-1].label in archive

@@ -30,7 +30,7 @@ from rest_framework.test import APIClient
 from members import weeks
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
 from questions import services as question_services
-from questions.models import Answer, Attachment, Comment, Question
+from questions.models import Answer, Attachment, Comment, Digest, DigestItem, Question
 from rewards import services as money_services
 from rewards.models import CheckoutSession, Payment, PayoutBatch, Prize, WeekClose
 from tests.factories import PASSWORD, UserFactory, add_member, organiser_of
@@ -572,6 +572,9 @@ POST_ONLY = {
     "rotation:swap_answer",
     "rotation:remove",
     "rotation:pay_adjust",
+    "digests:test_send",
+    "digests:publish",
+    "digests:feed_secret",
 }
 
 
@@ -601,6 +604,7 @@ class QuestionRows:
     checkout: CheckoutSession  # the member's tip on the question's answer, not paid yet
     prize: Prize  # the member's answer won a closed week (made directly: no close ran)
     batch: PayoutBatch  # an organiser's (empty) batch of payouts
+    digest: Digest  # the draft digest of last week (closed), with the member's answer
 
     def kwargs(self, name: str) -> dict[str, Any]:
         question = self.brief if name in ON_THE_BRIEF else self.question
@@ -609,12 +613,15 @@ class QuestionRows:
             "answer_id": self.answer.pk,
             "comment_id": self.comment.pk,
             "attachment_id": self.attachment.pk,
-            "label": self.week,
             "week": self.week,
             "payment_id": self.payment.pk,
             "checkout_id": self.checkout.pk,
             "prize_id": self.prize.pk,
             "batch_id": self.batch.pk,
+            "digest_id": self.digest.pk,
+            "label": self.digest.label
+            if name.startswith(("digests:", "api-digest"))
+            else self.week,
         }
 
 
@@ -670,7 +677,14 @@ def question_rows(
         batch=PayoutBatch.objects.create(
             community=community, method="cash", created_by=organiser_of(community).user
         ),
+        digest=_draft_digest(community, close.week, answer),
     )
+
+
+def _draft_digest(community: Community, week: datetime.date, answer: Answer) -> Digest:
+    digest = Digest.objects.create(community=community, week=week, content={"winners": []})
+    DigestItem.objects.create(digest=digest, answer=answer, position=1, excerpt="mine")
+    return digest
 
 
 MONEY_NAMES = {
@@ -736,6 +750,7 @@ def _kwargs_needing_rows(name: str) -> bool:
             "checkout_id",
             "prize_id",
             "batch_id",
+            "digest_id",
         }
     )
 
@@ -772,7 +787,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         *QUESTION_NAMES,
         *MONEY_NAMES,
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 98
+    assert len(SLUG_PATTERNS) == 108
     assert set(QUESTION_NAMES) == {
         "questions:week",
         "questions:week_of",
@@ -817,6 +832,19 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         "api-notifications",
         "api-notifications-read",
         "api-preview",
+        "digests:archive",
+        "digests:settings",
+        "digests:feed_secret",
+        "digests:feed",
+        "digests:detail",
+        "digests:curate",
+        "digests:email_preview",
+        "digests:test_send",
+        "digests:publish",
+        "digests:unsubscribe",
+        "api-digests",
+        "api-digest",
+        "api-digest-publish",
     }
 
 
@@ -854,7 +882,12 @@ def test_an_unknown_community_is_404_on_every_endpoint(
     kwargs: dict[str, Any] = {"slug": "no-such-community"}
     if "membership_id" in PATTERNS[name].pattern.regex.groupindex:
         kwargs["membership_id"] = organiser.pk
-    for key, value in {"member_id": organiser.pk, "swap_id": 1, "answer": "accept"}.items():
+    for key, value in {
+        "member_id": organiser.pk,
+        "swap_id": 1,
+        "answer": "accept",
+        "secret": "no-such-secret",
+    }.items():
         if key in PATTERNS[name].pattern.regex.groupindex:
             kwargs[key] = value
     if _kwargs_needing_rows(name):
@@ -1218,6 +1251,9 @@ def test_no_request_produces_a_server_error(
         "answer": "accept",
         "key": "abc-def",
         "uidb36": "1",
+        "secret": "no-such-secret",
+        "token": "1:abc:forged",
+        "esp": "postmark",
     }
     if rows is not None:
         good.update(rows.kwargs(name))
@@ -1239,10 +1275,16 @@ def test_no_request_produces_a_server_error(
         "member_id": 10**20,
         "swap_id": 10**20,
         "answer": "\u202e%00",
+        "digest_id": 10**20,
+        "secret": "\u202e%00",
+        "token": "\u202e%00",
+        "esp": "\u202e%00",
     }
     url = reverse(name, kwargs={k: good[k] for k in params})
     is_api = url.startswith("/api/v1/")
-    ours = is_api or name.startswith(("members:", "questions:", "rewards:", "rotation:"))
+    ours = is_api or name.startswith(
+        ("members:", "questions:", "rewards:", "rotation:", "digests:")
+    )
 
     # when: strange addresses
     try:

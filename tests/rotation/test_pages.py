@@ -258,7 +258,7 @@ def _world(traveller: Any, size: int) -> World:
 BUDGETS = {
     "roster_page": 13,
     "roster_api": 9,
-    "console": 11,
+    "console": 13,
     "review": 13,
 }  # review: + the second factor
 
