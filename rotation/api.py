@@ -224,6 +224,7 @@ class ShiftListView(APIView):
                             "answerers": r.shift.answerers,
                             "answers": r.shift.answers,
                             "quality": r.quality,
+                            "digest_on_time": r.shift.digest_on_time,
                         }
                         if r.shift.is_computed
                         else None,

@@ -415,7 +415,7 @@ def test_shifts_are_listed_for_organisers_and_one_s_own_for_a_moderator(
             "member": people[0].pk,
             "handle": people[0].profile.handle,
             "pinned": False,
-            "kpis": {"answerers": 7, "answers": 8, "quality": 3.5},
+            "kpis": {"answerers": 7, "answers": 8, "quality": 3.5, "digest_on_time": None},
             "operations_budget": 7000,
             "pay_at_close": 4287,
             "moderator_pay": 4287,

@@ -410,3 +410,61 @@ def test_a_week_without_a_moderator_cannot_be_adjusted(
         services.pay_adjust(organiser=organiser_of(community), shift=shift, pay=1, reason="why")
     assert set(error.value.message_dict) == {"shift"}
     assert _books(community) == books
+
+
+# --- The "digest on time" KPI ------------------------------------------------------------------
+
+
+def _closed_with_digest(traveller: Any) -> tuple[Any, list[Membership], Any]:
+    from questions.models import Digest
+
+    community, people = _week_with_a_moderator(traveller)
+    traveller.move_to(AFTER_W45)
+    weekly.week_close(community=community, week=W45)
+    digest = Digest.objects.get(community=community, week=W45)
+    assert digest.moderator_id == people[0].pk
+    return community, people, digest
+
+
+def _publish(digest: Any, who: Membership) -> None:
+    from questions.digests import services as digests
+
+    digests.digest_curate(digest=digest, editor=who, summary="What we learnt.")
+    digests.digest_publish(digest=digest, publisher=who)
+
+
+def _on_time(community: Any) -> tuple[Any, Any]:
+    shift = Shift.objects.get(community=community, week=W45)
+    return shift.digest_on_time, shift.digest_published_at
+
+
+def test_a_digest_published_within_the_due_days_is_on_time(
+    time_machine: time_machine.TimeMachineFixture, settings: Any
+) -> None:
+    settings.DIGEST_DUE_DAYS = 3
+    community, people, digest = _closed_with_digest(time_machine)
+    # nothing is recorded while the digest is a draft and not late
+    assert services.shifts_digest_record(community=community) == 0
+    assert _on_time(community) == (None, None)
+    time_machine.move_to(AFTER_W45 + 2 * WEEK / 7)  # two days after the week's end
+    _publish(digest, people[0])
+    assert services.shifts_digest_record(community=community) == 1
+    digest.refresh_from_db()
+    assert _on_time(community) == (True, digest.published_at)
+    # recorded once: a second tick changes nothing
+    assert services.shifts_digest_record(community=community) == 0
+
+
+def test_a_digest_not_published_by_the_due_day_is_late_and_stays_late(
+    time_machine: time_machine.TimeMachineFixture, settings: Any
+) -> None:
+    settings.DIGEST_DUE_DAYS = 3
+    community, people, digest = _closed_with_digest(time_machine)
+    time_machine.move_to(AFTER_W45 + 4 * WEEK / 7)  # four days after the week's end
+    assert services.shifts_digest_record(community=community) == 1
+    assert _on_time(community) == (False, None)
+    # published later: the time is recorded, the KPI stays late
+    _publish(digest, people[0])
+    assert services.shifts_digest_record(community=community) == 1
+    digest.refresh_from_db()
+    assert _on_time(community) == (False, digest.published_at)
