@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from members.scoped_admin import CommunityFilter, CommunityScopedAdmin, handle_of, moderation_site
+from members.scoped_admin import (
+    CommunityFilter,
+    CommunityScopedAdmin,
+    handle_of,
+    moderation_site,
+    moderator_memberships,
+)
 from questions.digests import services
 from questions.digests.models import Digest, DigestDelivery, DigestItem
 
@@ -33,6 +39,11 @@ class DigestItemInline(admin.TabularInline):
             .get_queryset(request)
             .select_related("answer__author__profile", "answer__question")
         )
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The moderation site's users have no model permissions: the digest's own admin
+        # decided who sees it (its community's moderators and organisers).
+        return bool(moderator_memberships(request))
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

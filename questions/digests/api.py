@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -31,6 +32,12 @@ class DigestListSerializer(serializers.Serializer):
 
 class SummarySerializer(serializers.Serializer):
     summary = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=20_000)
+
+    def validate_summary(self, value: str) -> str:
+        # DRF's CharField turns numbers into text; a summary must be sent as text.
+        if not isinstance(self.initial_data.get("summary"), str):
+            raise serializers.ValidationError(_("Enter text."))
+        return value
 
 
 def _data(digest: Digest) -> dict[str, Any]:

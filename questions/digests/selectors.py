@@ -73,7 +73,10 @@ def archive(*, viewer: Membership, community: Community) -> QuerySet[Digest]:
         ).distinct()
     if member_access.is_organiser(viewer):
         return qs
-    return qs.filter(state=Digest.State.PUBLISHED) | qs.filter(moderator=viewer)
+    published = qs.filter(state=Digest.State.PUBLISHED)
+    if member_access.is_writer(viewer):  # the drafts of their weeks (access.may_curate)
+        return published | qs.filter(moderator=viewer)
+    return published
 
 
 def digest_view(*, digest: Digest, viewer: Membership | None, curating: bool = False) -> DigestView:
