@@ -7,18 +7,22 @@
 2. ``deliveries_dispatch``: the queued rows, in batches of DIGEST_BATCH_SIZE, one task each.
 3. ``batch_send``: claims its queued rows (``sending``, a claim id, in one short
    transaction, skipping rows another worker holds), opens one connection, and sends them in
-   id order, recording each ``sent`` the moment it is handed over. A transient error (the
-   server unreachable, a 4xx reply) puts the rest back to ``queued`` for a retry; a
-   permanent one fails that row with the error.
-4. ``deliveries_recover`` (beat): a claim older than the lease belongs to a worker that died
-   (a batch's task is killed long before: CELERY_TASK_TIME_LIMIT). Its rows were sent in id
-   order, so only its first unsent row may have been handed over without being recorded: that
-   one is failed (not resent: at most one copy), the rest are queued again.
+   id order, recording them ``sent`` in groups of RECORD_EVERY. A transient error (the
+   server unreachable, a 4xx reply) records what was sent and puts the rest back to
+   ``queued`` for a retry; a permanent one fails that row with the error. Stopped by an
+   exception (a time limit, a shutdown), it records what was sent, fails the message it was
+   handing over and queues the rest again.
+4. ``deliveries_recover`` (beat): a claim older than the lease belongs to a worker killed
+   outright (a batch's task is killed long before the lease ends: its time limit). Its rows
+   were sent in id order and recorded in groups, so only its first RECORD_EVERY unrecorded
+   rows may have been handed over: those are failed (not resent: at most one copy), the rest
+   are queued again.
 
 Each e-mail is written in the recipient's language, HTML with a plain-text part, and carries
 ``List-Unsubscribe`` (a signed HTTPS link) and ``List-Unsubscribe-Post:
-List-Unsubscribe=One-Click`` (RFC 8058). The body is rendered once per language and batch;
-only the unsubscribe link differs between recipients.
+List-Unsubscribe=One-Click`` (RFC 8058). The body is rendered once per language and batch —
+with Django's SMTP backend the message is serialised once too — and only the address, the
+unsubscribe link and the Message-ID differ between recipients (``Prepared``).
 """
 
 from __future__ import annotations
@@ -31,8 +35,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import make_msgid, sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Lower
@@ -134,7 +142,9 @@ class Rendered:
 
 def unsubscribe_url(membership_id: int) -> str:
     token = services.unsubscribe_token(membership_id)
-    return settings.SITE_URL + reverse("digests:unsubscribe", kwargs={"token": token})
+    return settings.SITE_URL + reverse("digests:unsubscribe", kwargs={"token": "T"}).replace(
+        "/T/", f"/{token}/"
+    )
 
 
 def render(digest: Digest, language: str, *, test: bool = False) -> Rendered:
@@ -241,6 +251,63 @@ def _requeue(claim: uuid.UUID, ids: Iterable[int], error: str) -> int:
     return rows.update(state=Delivery.State.QUEUED, claim=None, claimed_at=None, error=error)
 
 
+# Rows handed over are recorded "sent" in groups of this many (one UPDATE, one commit): a
+# commit per message would cost more than the message. A worker killed outright (not an
+# exception: those record what was sent before leaving) may leave up to this many rows sent
+# but unrecorded; recovery fails that many, so that none is sent twice.
+RECORD_EVERY = 25
+TO_PLACEHOLDER = "recipient@digest-recipient.invalid"
+MESSAGE_ID_PLACEHOLDER = "<digest-message-id@digest-recipient.invalid>"
+
+
+class Prepared:
+    """One language's e-mail of a batch, built once. With Django's SMTP backend the message
+    is also serialised once, and each recipient's copy is those bytes with their address,
+    unsubscribe link and Message-ID spliced in (checked: when an encoding hid a placeholder,
+    each copy is built in full instead)."""
+
+    def __init__(self, rendered: Rendered, *, raw: bool) -> None:
+        self.rendered = rendered
+        self.data: bytes | None = None
+        if not raw:
+            return
+        template = message(rendered, to=TO_PLACEHOLDER, membership_id=0)
+        template.extra_headers["Message-ID"] = MESSAGE_ID_PLACEHOLDER
+        template.extra_headers["List-Unsubscribe"] = f"<{UNSUBSCRIBE_PLACEHOLDER}>"
+        template.body = rendered.text
+        template.alternatives = []
+        template.attach_alternative(rendered.html, "text/html")
+        data = template.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+        expected = rendered.text.count(UNSUBSCRIBE_PLACEHOLDER) + rendered.html.count(
+            UNSUBSCRIBE_PLACEHOLDER
+        )
+        if (
+            data.count(UNSUBSCRIBE_PLACEHOLDER.encode()) == expected + 1
+            and data.count(TO_PLACEHOLDER.encode()) == 1
+            and data.count(MESSAGE_ID_PLACEHOLDER.encode()) == 1
+        ):
+            self.data = data
+
+    def bytes_for(self, to: str, link: str) -> bytes | None:
+        if self.data is None or not to.isascii():
+            return None
+        return (
+            self.data.replace(UNSUBSCRIBE_PLACEHOLDER.encode(), link.encode())
+            .replace(TO_PLACEHOLDER.encode(), to.encode())
+            .replace(MESSAGE_ID_PLACEHOLDER.encode(), make_msgid(domain=DNS_NAME).encode())
+        )
+
+
+def _send_one(connection: Any, prepared: Prepared, *, to: str, membership_id: int) -> None:
+    link = unsubscribe_url(membership_id)
+    data = prepared.bytes_for(to, link) if isinstance(connection, SMTPBackend) else None
+    if data is not None and connection.connection is not None:
+        sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
+        connection.connection.sendmail(sender, [to], data)
+        return
+    message(prepared.rendered, to=to, membership_id=membership_id, connection=connection).send()
+
+
 def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
     """Send the queued deliveries of ``digest_id`` with ids in [first_id, last_id]."""
     digest = Digest.objects.select_related("community").filter(pk=digest_id).first()
@@ -251,17 +318,27 @@ def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
         return BatchResult(0, 0, 0)
     rows = list(
         Delivery.objects.filter(pk__in=ids, claim=claim)
-        .select_related("membership__user")
         .order_by("pk")
+        .values_list("pk", "membership_id", "email", "membership__user__language")
     )
     # Reported undeliverable since they were queued: not sent.
     stopped = set(
-        UndeliverableAddress.objects.filter(email__in={r.email.lower() for r in rows}).values_list(
+        UndeliverableAddress.objects.filter(email__in={r[2].lower() for r in rows}).values_list(
             "email", flat=True
         )
     )
-    sent = failed = 0
-    rendered: dict[str, Rendered] = {}
+    languages = mail.supported_languages()
+    prepared: dict[str, Prepared] = {}
+    sent: list[int] = []
+    failed = 0
+
+    def record() -> None:
+        if sent:
+            Delivery.objects.filter(pk__in=sent, claim=claim).update(
+                state=Delivery.State.SENT, claim=None, sent_at=timezone.now(), error=""
+            )
+            sent.clear()
+
     connection = get_connection()
     try:
         connection.open()
@@ -269,39 +346,60 @@ def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
         if not is_transient(error):
             raise
         return BatchResult(0, 0, _requeue(claim, ids, repr(error)))
+    done = 0
+    in_flight: int | None = None
     try:
-        for index, row in enumerate(rows):
-            if row.email.lower() in stopped:
-                Delivery.objects.filter(pk=row.pk, claim=claim).update(
+        for index, (pk, membership_id, email, language) in enumerate(rows):
+            if email.lower() in stopped:
+                Delivery.objects.filter(pk=pk, claim=claim).update(
                     state=Delivery.State.FAILED, claim=None, error="undeliverable address"
                 )
                 failed += 1
                 continue
-            language = mail.language_of(row.membership.user)
-            if language not in rendered:
-                rendered[language] = render(digest, language)
-            email = message(
-                rendered[language], to=row.email, membership_id=row.membership_id,
-                connection=connection,
-            )  # fmt: skip
+            language = language if language in languages else settings.LANGUAGE_CODE
+            if language not in prepared:
+                prepared[language] = Prepared(
+                    render(digest, language), raw=isinstance(connection, SMTPBackend)
+                )
+            in_flight = pk
             try:
-                email.send()
+                _send_one(connection, prepared[language], to=email, membership_id=membership_id)
+            except SoftTimeLimitExceeded:
+                raise  # stopping: handled below
             except Exception as error:
+                in_flight = None
                 if is_transient(error):
-                    rest = [r.pk for r in rows[index:]]
-                    return BatchResult(sent, failed, _requeue(claim, rest, repr(error)))
-                Delivery.objects.filter(pk=row.pk, claim=claim).update(
+                    record()
+                    rest = [r[0] for r in rows[index:]]
+                    return BatchResult(done, failed, _requeue(claim, rest, repr(error)))
+                record()
+                Delivery.objects.filter(pk=pk, claim=claim).update(
                     state=Delivery.State.FAILED, claim=None, error=repr(error)[:2000]
                 )
                 failed += 1
                 continue
-            Delivery.objects.filter(pk=row.pk, claim=claim).update(
-                state=Delivery.State.SENT, claim=None, sent_at=timezone.now(), error=""
+            in_flight = None
+            sent.append(pk)
+            done += 1
+            if len(sent) >= RECORD_EVERY:
+                record()
+    except BaseException:
+        # Stopped mid-batch (a time limit, a worker shutting down): what was handed over is
+        # recorded sent, the message being handed over is failed (it may have left), the
+        # rest go back to the queue.
+        record()
+        if in_flight is not None:
+            Delivery.objects.filter(pk=in_flight, claim=claim).update(
+                state=Delivery.State.FAILED, claim=None, error=INTERRUPTED
             )
-            sent += 1
+        Delivery.objects.filter(claim=claim, state=Delivery.State.SENDING).update(
+            state=Delivery.State.QUEUED, claim=None, claimed_at=None
+        )
+        raise
     finally:
+        record()
         connection.close()
-    return BatchResult(sent, failed, 0)
+    return BatchResult(done, failed, 0)
 
 
 # --- Recovering from a worker that died ----------------------------------------------------------
@@ -331,10 +429,12 @@ def deliveries_recover(now: datetime.datetime | None = None) -> int:
             )
             if not rows:
                 continue
-            Delivery.objects.filter(pk=rows[0]).update(
+            # Sent in id order and recorded in groups: only the first RECORD_EVERY rows
+            # still "sending" can have been handed over unrecorded.
+            Delivery.objects.filter(pk__in=rows[:RECORD_EVERY]).update(
                 state=Delivery.State.FAILED, claim=None, error=INTERRUPTED
             )
-            requeued += Delivery.objects.filter(pk__in=rows[1:]).update(
+            requeued += Delivery.objects.filter(pk__in=rows[RECORD_EVERY:]).update(
                 state=Delivery.State.QUEUED, claim=None, claimed_at=None
             )
     # Rows queued long ago whose task was lost (a send task claims a row only once, so a
