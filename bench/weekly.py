@@ -92,13 +92,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.common import (
+    cpu_seconds,
     database_create,
     database_drop,
     database_exists,
     database_rename,
     database_url,
     database_use,
+    machine_seconds,
     percentiles,
+    process_tree,
 )
 from community import weekly
 from community.celery import app
@@ -377,41 +380,6 @@ def workers_stop(processes: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-
-
-# --- CPU time (Linux /proc), so that figures taken on a shared machine can be compared ------
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (None: it has exited)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def machine_seconds() -> tuple[float, float]:
-    """(busy, all) CPU seconds of every core since boot."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / TICK, sum(ticks) / TICK
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and its children (a worker and its pool's processes)."""
-    children = [
-        int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _parent(stat) == root
-    ]
-    return [root, *children]
-
-
-def _parent(stat: Path) -> int | None:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 class CpuMeter:

@@ -196,19 +196,31 @@ def test_send(*, digest: Digest, to: Membership) -> None:
 # --- Sending a batch -----------------------------------------------------------------------------
 
 
-def is_transient(error: BaseException) -> bool:
-    """Worth retrying: the server or the network, not the recipient."""
+SERVER = "server"  # the server or the network: the rest of the batch waits for a retry
+LATER = "later"  # this recipient, for now (a full mailbox, greylisting): this row is retried
+PERMANENT = "permanent"  # this recipient, for good: this row fails
+
+
+def trouble(error: BaseException) -> str:
+    """What a sending error means for the batch."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in error.recipients.values()]
-        return bool(codes) and all(400 <= code < 500 for code in codes)
+        return LATER if codes and all(400 <= code < 500 for code in codes) else PERMANENT
     if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
+        if error.smtp_code == 421:  # the service is closing the connection
+            return SERVER
+        return LATER if 400 <= error.smtp_code < 500 else PERMANENT
     if isinstance(error, OSError):  # SMTPServerDisconnected, refused connections, timeouts
-        return True
+        return SERVER
     status = getattr(error, "status_code", None)  # anymail's API errors
-    if isinstance(status, int):
-        return status == 429 or status >= 500
-    return False
+    if isinstance(status, int) and (status == 429 or status >= 500):
+        return SERVER
+    return PERMANENT
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth retrying: anything but a permanent refusal of the recipient."""
+    return trouble(error) != PERMANENT
 
 
 @dataclass(frozen=True)
@@ -321,11 +333,22 @@ def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
         .order_by("pk")
         .values_list("pk", "membership_id", "email", "membership__user__language")
     )
-    # Reported undeliverable since they were queued: not sent.
+    # Reported undeliverable, or turned off or no longer active, since they were queued:
+    # not sent.
     stopped = set(
         UndeliverableAddress.objects.filter(email__in={r[2].lower() for r in rows}).values_list(
             "email", flat=True
         )
+    )
+    members = [r[1] for r in rows]
+    gone = set(
+        DigestSubscription.objects.filter(membership__in=members, emails=False).values_list(
+            "membership_id", flat=True
+        )
+    ) | set(
+        Membership.objects.filter(pk__in=members)
+        .exclude(status__in=member_access.ACTIVE)
+        .values_list("pk", flat=True)
     )
     languages = mail.supported_languages()
     prepared: dict[str, Prepared] = {}
@@ -343,16 +366,20 @@ def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
     try:
         connection.open()
     except Exception as error:
+        # Nothing was sent: the rows go back to the queue (a permanent error, such as bad
+        # credentials, is raised for the operator to see, and the rows wait for the fix).
+        requeued = _requeue(claim, ids, repr(error))
         if not is_transient(error):
             raise
-        return BatchResult(0, 0, _requeue(claim, ids, repr(error)))
-    done = 0
+        return BatchResult(0, 0, requeued)
+    done = later = 0
     in_flight: int | None = None
     try:
         for index, (pk, membership_id, email, language) in enumerate(rows):
-            if email.lower() in stopped:
+            if email.lower() in stopped or membership_id in gone:
+                reason = "undeliverable address" if email.lower() in stopped else "no longer wanted"
                 Delivery.objects.filter(pk=pk, claim=claim).update(
-                    state=Delivery.State.FAILED, claim=None, error="undeliverable address"
+                    state=Delivery.State.FAILED, claim=None, error=reason
                 )
                 failed += 1
                 continue
@@ -368,10 +395,14 @@ def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
                 raise  # stopping: handled below
             except Exception as error:
                 in_flight = None
-                if is_transient(error):
+                kind = trouble(error)
+                if kind == SERVER:
                     record()
                     rest = [r[0] for r in rows[index:]]
-                    return BatchResult(done, failed, _requeue(claim, rest, repr(error)))
+                    return BatchResult(done, failed, later + _requeue(claim, rest, repr(error)))
+                if kind == LATER:
+                    later += _requeue(claim, [pk], repr(error)[:2000])
+                    continue
                 record()
                 Delivery.objects.filter(pk=pk, claim=claim).update(
                     state=Delivery.State.FAILED, claim=None, error=repr(error)[:2000]
@@ -399,7 +430,7 @@ def batch_send(digest_id: int, first_id: int, last_id: int) -> BatchResult:
     finally:
         record()
         connection.close()
-    return BatchResult(done, failed, 0)
+    return BatchResult(done, failed, later)
 
 
 # --- Recovering from a worker that died ----------------------------------------------------------
@@ -437,6 +468,14 @@ def deliveries_recover(now: datetime.datetime | None = None) -> int:
             requeued += Delivery.objects.filter(pk__in=rows[RECORD_EVERY:]).update(
                 state=Delivery.State.QUEUED, claim=None, claimed_at=None
             )
+    # Published digests whose queueing task was lost (the broker was down at the commit).
+    lost = Digest.objects.filter(
+        state=Digest.State.PUBLISHED,
+        deliveries_queued_at__isnull=True,
+        published_at__lt=moment - LEASE,
+    ).values_list("pk", flat=True)
+    for digest_id in list(lost):
+        deliveries_queue(digest_id)
     # Rows queued long ago whose task was lost (a send task claims a row only once, so a
     # second dispatch of a row still waiting in the broker sends nothing twice).
     waiting = (

@@ -376,7 +376,7 @@ def membership_for_token(token: str) -> Membership:
             _("This unsubscribe link has expired. Turn digest e-mails off in your settings."),
             expired=True,
         ) from None
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError):  # ValueError: signed, but not with a time
         raise UnsubscribeError(_("This unsubscribe link is not valid."), expired=False) from None
     found = (
         Membership.objects.select_related("community", "user").filter(pk=int(value)).first()

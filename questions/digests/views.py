@@ -5,6 +5,7 @@ unsubscribe (no sign-in)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -154,7 +155,9 @@ def digest_settings(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = access.access_archive(user=request.user, slug=slug)
     subscription = selectors.subscription(membership=viewer)
     emails_on = subscription is None or subscription.emails
-    form = DigestSettingsForm(request.POST or None, initial={"emails": emails_on})
+    form = DigestSettingsForm(
+        request.POST if request.method == "POST" else None, initial={"emails": emails_on}
+    )
     if request.method == "POST" and form.is_valid():
         services.digest_emails_set(membership=viewer, on=form.cleaned_data["emails"])
         messages.success(
@@ -166,8 +169,8 @@ def digest_settings(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(reverse("digests:settings", kwargs={"slug": slug}))
     feed_url = None
     if subscription is not None and subscription.feed_secret:
-        feed_url = request.build_absolute_uri(
-            reverse("digests:feed", kwargs={"slug": slug, "secret": subscription.feed_secret})
+        feed_url = settings.SITE_URL + reverse(
+            "digests:feed", kwargs={"slug": slug, "secret": subscription.feed_secret}
         )
     return render(
         request,
