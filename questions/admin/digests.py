@@ -9,8 +9,10 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +23,8 @@ from members.scoped_admin import (
     moderation_site,
     moderator_memberships,
 )
-from questions.digests import services
+from questions.digests import selectors, services
+from questions.digests.forms import CurateForm
 from questions.digests.models import Digest, DigestDelivery, DigestItem
 
 
@@ -75,6 +78,7 @@ class DigestAdmin(CommunityScopedAdmin):
     list_select_related = ("community", "moderator__profile")
     ordering = ("-week", "community__name")
     fields = (
+        "curate_links",
         "community",
         "week_label",
         "state",
@@ -105,6 +109,72 @@ class DigestAdmin(CommunityScopedAdmin):
 
     def community_id_of(self, obj: Digest) -> int:
         return obj.community_id
+
+    def get_urls(self) -> list[URLPattern]:
+        curate = path(
+            "<int:digest_id>/curate/",
+            self.admin_site.admin_view(self.curate_view),
+            name="questions_digest_curate",
+        )
+        return [curate, *super().get_urls()]
+
+    @admin.display(description=_("curate"))
+    def curate_links(self, obj: Digest) -> str:
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse(f"{self.admin_site.name}:questions_digest_curate", args=[obj.pk]),
+            gettext("Curate here"),
+            obj.get_absolute_url(),
+            gettext("Preview the page"),
+        )
+
+    def curate_view(self, request: HttpRequest, digest_id: int) -> HttpResponse:
+        """The summary and the answers' order, excerpts, hiding and featured flags, through
+        the same form and service as the portal's curation page (which also previews the
+        e-mail and sends a test). The service lets only that week's moderator and the
+        community's organisers save."""
+        digest = self.get_object(request, str(digest_id))
+        membership = self.membership_for(request, digest)
+        view = selectors.digest_view(digest=digest, viewer=membership, curating=True)
+        items = [i for section in view.sections for i in section.items]
+        form = CurateForm(
+            request.POST if request.method == "POST" else None,
+            initial={"summary": digest.summary},
+            items=[i.item for i in items],
+        )
+        change_url = reverse(f"{self.admin_site.name}:questions_digest_change", args=[digest.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.digest_curate(
+                    digest=digest,
+                    editor=membership,  # type: ignore[arg-type]
+                    summary=form.cleaned_data["summary"],
+                    items=form.changes(),
+                )
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            except ValidationError as exc:
+                for text in exc.messages:
+                    form.add_error(None, text)
+            else:
+                self.message_user(request, gettext("Saved."), messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        return TemplateResponse(
+            request,
+            "moderation/digest_curate.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Curate the digest of %(week)s") % {"week": digest.label},
+                "subtitle": None,
+                "opts": self.opts,
+                "digest": digest,
+                "form": form,
+                "rows": [(i, form.fields_of(i.item)) for i in items],
+                "change_url": change_url,
+                "media": self.media + form.media,
+            },
+            status=400 if request.method == "POST" else 200,
+        )
 
     def view_on_site(self, obj: Digest) -> str:
         return reverse("digests:curate", kwargs={"slug": obj.community.slug, "label": obj.label})
