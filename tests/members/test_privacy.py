@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import datetime
 import html
 import io
 import json
@@ -25,12 +26,18 @@ from typing import Any
 import pytest
 from django.template import Context, Template
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from members import privacy, selectors, services
+from members import privacy, selectors, services, weeks
 from members.models import Community, Membership, Profile
+from questions import services as question_services
+from questions.digests import delivery
+from questions.digests import services as digest_services
+from questions.models import Digest, DigestItem
 from tests.factories import add_member, set_status
 from tests.html import without_csrf_tokens
+from tests.questions.helpers import published
 
 pytestmark = pytest.mark.django_db
 
@@ -864,6 +871,32 @@ def _allowed_reader(reader: str) -> bool:
     return reader == "orm" or path in OWNERS or (path, function) in EXCEPTIONS
 
 
+def _published_digest(world: World) -> Digest:
+    """Last week's digest, published: a question answered by the subject and the moderator."""
+    community = world.community
+    question = published(world.people["member"], title="A question for the digest")
+    answers = [
+        question_services.answer_create(author=world.people[who], question=question, body=text)
+        for who, text in (("self", "First, *measure*."), ("moderator", "Then decide."))
+    ]
+    week = weeks.start_of(community) - datetime.timedelta(days=7)
+    digest = Digest.objects.create(
+        community=community,
+        week=week,
+        state=Digest.State.PUBLISHED,
+        published_at=timezone.now(),
+        summary="The gist.",
+        summary_html="<p>The gist.</p>",
+        moderator=world.people["moderator"],
+        content={"winners": [{"place": 1, "answer": answers[0].pk, "amount": 100}]},
+    )
+    DigestItem.objects.bulk_create(
+        DigestItem(digest=digest, answer=a, position=i, excerpt=a.body)
+        for i, a in enumerate(answers, start=1)
+    )
+    return digest
+
+
 @pytest.mark.parametrize("viewer", ["organiser", "moderator", "member"])
 def test_at_run_time_only_the_privacy_module_reads_hidden_fields(
     client: Client,
@@ -899,6 +932,20 @@ def test_at_run_time_only_the_privacy_module_reads_hidden_fields(
         f"{API}/matcher/?tags=交互设计",
     ):
         body(api.get(url))
+    # the digest's surfaces: archive, page, API, feed, e-mails (and curation for organisers)
+    digest = _published_digest(world)
+    for url in (f"{PORTAL}/digests/", f"{PORTAL}/digests/{digest.label}/"):
+        body(client.get(url))
+    body(api.get(f"{API}/digests/"))
+    secret = digest_services.feed_secret_renew(membership=world.people[viewer]).feed_secret
+    body(Client().get(f"{PORTAL}/digests/feed/{secret}/"))
+    if viewer == "organiser":
+        for url in ("curate/", "email/", "email/?format=text"):
+            body(client.get(f"{PORTAL}/digests/{digest.label}/{url}"))
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery.deliveries_queue(digest.pk)
+        assert len(mailoutbox) >= 3
+        mailoutbox.clear()
     api.patch(f"{API}/members/me/", {"company": "Newco"}, format="json")
     client.post(f"{PORTAL}/me/", {"handle": HANDLES[viewer], "company": "Newerco"})
     if viewer == "organiser":
