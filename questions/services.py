@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -486,10 +486,11 @@ def comment_edit(*, author: Membership, comment: Comment, body: object) -> Comme
     window = datetime.timedelta(minutes=settings.COMMENT_EDIT_WINDOW_MINUTES)
     with transaction.atomic():
         locked = Comment.objects.select_for_update().get(pk=comment.pk)
+        # Who may edit is a permission (403), not a problem with the input (400).
         if locked.author_id != author.pk:
-            raise ValidationError(_("Only the author can edit a comment."), code="forbidden")
+            raise PermissionDenied(_("Only the author can edit a comment."))
         if not access.is_writer(author):
-            raise ValidationError(_("Only active members can comment."), code="forbidden")
+            raise PermissionDenied(_("Only active members can comment."))
         if locked.is_removed:
             raise ValidationError({"body": _("This comment was removed.")}, code="removed")
         if timezone.now() - locked.created_at > window:

@@ -465,6 +465,8 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
             services.comment_edit(author=viewer, comment=comment, body=form.cleaned_data["body"])
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
     return redirect(comment.answer.get_absolute_url())
 
 

@@ -429,7 +429,7 @@ def event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
         raise WebhookRejectedError("the signature's timestamp is outside the tolerance")
     try:
         event = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise WebhookRejectedError("the body is not JSON") from None
     if (
         not isinstance(event, dict)

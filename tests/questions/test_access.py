@@ -677,8 +677,8 @@ def test_nobody_else_edits_a_comment(
     portal = _portal(client, world, who).post(
         f"/c/circle/comments/{world.comment.pk}/edit/", {"body": "changed"}
     )
-    assert response.status_code == 400
-    assert response.json() == {"__all__": ["Only the author can edit a comment."]}
+    assert response.status_code == 403  # a permission, not bad input
+    assert response.json() == {"detail": "Only the author can edit a comment."}
     assert portal.status_code == 302
     assert _comments(world) == before
 

@@ -110,7 +110,7 @@ def _lines(payment: Payment) -> list[tuple[str, int]]:
 @pytest.mark.parametrize(
     ("how", "offset"),
     [("wrong secret", 0), ("stale", -301), ("from the future", 301), ("no header", 0),
-     ("tampered", 0), ("not json", 0)],
+     ("tampered", 0), ("not json", 0), ("nested too deeply", 0)],
 )  # fmt: skip
 def test_a_bad_or_stale_signature_is_refused_and_nothing_stored(
     fake_stripe: FakeStripe, client: Client, how: str, offset: int
@@ -124,6 +124,9 @@ def test_a_bad_or_stale_signature_is_refused_and_nothing_stored(
         payload = payload.replace("in_x", "in_y")
     if how == "not json":
         payload = "{not json"
+        header = fs.signed(payload, timestamp=timestamp)
+    if how == "nested too deeply":  # validly signed: json.loads raises RecursionError
+        payload = "[" * 100_000 + "]" * 100_000
         header = fs.signed(payload, timestamp=timestamp)
     headers = {} if how == "no header" else {"Stripe-Signature": header}
     response = client.post(
