@@ -894,7 +894,7 @@ def test_only_the_author_edits_a_comment(
 ) -> None:
     said = comment(member, answer(answerer, published(asker)), "mine")
     for other in (answerer, moderator):
-        with pytest.raises(PermissionDenied, match="Only the author can edit a comment."):
+        with pytest.raises(PermissionDenied, match=r"Only the author can edit a comment\."):
             services.comment_edit(author=other, comment=said, body="yours")
     said.refresh_from_db()
     assert (said.body, said.edited_at) == ("mine", None)
@@ -905,7 +905,7 @@ def test_a_lapsed_author_cannot_edit_a_comment(
 ) -> None:
     said = comment(member, answer(answerer, published(asker)), "mine")
     set_status(member, "lapsed")
-    with pytest.raises(PermissionDenied, match="Only active members can comment."):
+    with pytest.raises(PermissionDenied, match=r"Only active members can comment\."):
         services.comment_edit(author=member, comment=said, body="changed")
     said.refresh_from_db()
     assert (said.body, said.edited_at) == ("mine", None)
