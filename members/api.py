@@ -9,6 +9,7 @@ from typing import Any
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
+from allauth.core import ratelimit
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core.exceptions import ValidationError
@@ -121,8 +122,14 @@ class TokenView(APIView):
                 raise drf_serializers.ValidationError(
                     {"code": [_("Enter the code from your authenticator app.")]}
                 )
+            # Second-factor attempts are limited per account, whatever the address they come
+            # from, under allauth's own key for its two-factor form: one count for both.
+            key = f"mfa-auth-user-{user.pk}"
+            if not ratelimit.consume(request._request, action="login_failed", key=key):
+                raise Throttled(detail=_("Too many failed attempts; try again later."))
             if not TOTP(authenticator).validate_code(code):
                 raise drf_serializers.ValidationError({"code": [_("This code is not valid.")]})
+            ratelimit.clear(request._request, action="login_failed", key=key)
         token, _created = Token.objects.get_or_create(user=user)
         if authenticator is not None and token.created < authenticator.created_at:
             # A token from before TOTP was turned on never counts as a two-factor sign-in

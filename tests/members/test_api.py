@@ -139,6 +139,45 @@ def test_guessing_one_account_s_password_is_stopped_after_five_tries(api: APICli
     assert not Token.objects.exists()
 
 
+def test_naming_the_account_by_e_mail_and_by_username_shares_one_count(api: APIClient) -> None:
+    # given the per-account limit of 5 failed sign-ins, alternating the account's two names
+    user = UserFactory(username="zeyu")
+    logins = [user.email, "zeyu", user.email.upper(), "ZEYU", user.email, "zeyu"]
+    statuses = [
+        api.post(TOKEN_URL, {"username": login, "password": "guess"}).status_code
+        for login in logins
+    ]
+    # then the sixth failure in all is refused, not the eleventh
+    assert statuses == [400] * 5 + [429]
+    assert api.post(TOKEN_URL, {"username": "zeyu", "password": PASSWORD}).status_code == 429
+
+
+def test_second_factor_guesses_are_limited_per_account_from_any_address(
+    api: APIClient,
+) -> None:
+    # given an account with TOTP whose password the attacker has
+    user = UserFactory(username="ivo")
+    secret = totp_activate(user)
+    # when wrong codes come from five different addresses (the per-address limit never bites)
+    statuses = [
+        api.post(
+            TOKEN_URL,
+            {"username": "ivo", "password": PASSWORD, "code": "000000"},
+            REMOTE_ADDR=f"203.0.113.{i}",
+        ).status_code
+        for i in range(1, 7)
+    ]
+    # then the account's limit stops the sixth, and the right code is refused for a while too
+    assert statuses == [400] * 5 + [429]
+    right = api.post(
+        TOKEN_URL,
+        {"username": "ivo", "password": PASSWORD, "code": totp_code(secret)},
+        REMOTE_ADDR="203.0.113.99",
+    )
+    assert right.status_code == 429
+    assert not Token.objects.exists()
+
+
 def test_an_account_with_totp_needs_the_code_for_a_token(api: APIClient) -> None:
     # given
     user = UserFactory(username="hana")
