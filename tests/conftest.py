@@ -44,6 +44,14 @@ def _redis_database_per_worker(worker_id: str) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Hashing is slow on purpose; the tests check who may sign in, not the hash's strength."""
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Any:
     """Rate limits and throttles live in the cache (Redis): start every test from zero."""

@@ -11,14 +11,16 @@ from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import MD5PasswordHasher
 
 from members import services
 from members.models import Community, Membership, Tag, User
 from questions.models import Question
 
 PASSWORD = "a-long-test-password-42"
-_HASHED = make_password(PASSWORD)
+# MD5, fast: the tests use it for every password (tests/conftest.py); slow hashing is the
+# production settings' job, not what the tests check.
+_HASHED = MD5PasswordHasher().encode(PASSWORD, "tests")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
