@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -8,11 +9,23 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from members.models import Community, Membership
 from tests.factories import add_member, make_community, organiser_of
 from tests.rewards.fake_stripe import FakeStripe, serve
+
+# Hypothesis: the same examples on every run (derandomized, no example database), and no
+# per-example deadline — a deadline fails a test because the machine is busy, not because the
+# code is wrong. HYPOTHESIS_PROFILE=thorough searches more, randomly, on demand.
+hypothesis_settings.register_profile(
+    "default", derandomize=True, database=None, deadline=None, print_blob=True
+)
+hypothesis_settings.register_profile(
+    "thorough", max_examples=1000, derandomize=False, database=None, deadline=None
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 CHROMIUM_ARGS = [
     "--headless",
