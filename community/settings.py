@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "community.middleware.ContentSecurityPolicyMiddleware",
+    # Redis or the broker failing inside a view: 503 "try again shortly", never a 500.
+    "community.degraded.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -97,16 +99,25 @@ AUTH_USER_MODEL = "members.User"
 # --- Redis: cache, Celery ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # While Redis is down the cache answers from this process's memory (community/degraded.py):
+    # pages see a miss, rate limits count per process, nothing answers 500. Short timeouts,
+    # so an unreachable Redis costs a request little.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "community.degraded.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="community"),
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Tasks are queued through the transactional outbox (members/outbox.py): a broker outage
+# delays them (the beat relay sends them once it is back) but loses none.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 # Embedded default: no broker, so tasks run in the calling process.
@@ -146,8 +157,9 @@ ACCOUNT_EMAIL_VERIFICATION = env.str(
     "ACCOUNT_EMAIL_VERIFICATION", default="optional" if EMBEDDED else "mandatory"
 )
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-# allauth's rate limits stay on, stored in the cache (Redis in production). They count per
-# client address, so behind a proxy set TRUSTED_PROXY_COUNT (the docker-compose path: 1).
+# allauth's rate limits stay on, stored in the cache (Redis in production; while Redis is down,
+# each process's memory: community/degraded.py). They count per client address, so behind a
+# proxy set TRUSTED_PROXY_COUNT (the docker-compose path: 1).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 ACCOUNT_RATE_LIMITS = {
@@ -188,7 +200,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "community.api.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_THROTTLE", default="10/min")},
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "community.api.exception_handler",
@@ -203,6 +215,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name with another: each its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipRoleEnum": "members.models.Membership.Role",
+        "QuestionStateEnum": "questions.models.Question.State",
+        "SwapStateEnum": "rotation.models.SwapRequest.State",
+        "PaymentMethodEnum": "rewards.models.Payment.Method",
+        # The names these had before the output shapes used the same field names.
+        "RoleEnum": "members.serializers.ADDABLE_ROLES",
+        "PayoutInputMethodEnum": "rewards.models.Payout.Method",
+        "StateEnum": "questions.digests.models.Digest.State",
+        "StatusEnum": "members.models.Membership.Status",
+    },
 }
 
 # --- Internationalisation ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.models import WeekPipeline, WeekPipelineStep
-from members import weeks
+from members import outbox, weeks
 from members.models import Community
 from questions import lifecycle
 from questions import services as question_services
@@ -366,9 +366,10 @@ def week_close_task_body(community_id: int, week: str) -> None:
         return
     following = start + WEEK
     if lifecycle.has_ended(community, following) and not is_closed(community, following):
-        WeekPipeline.objects.get_or_create(
-            community=community,
-            week=following,
-            defaults={"queued_at": timezone.now()},
-        )
-        transaction.on_commit(lambda: tasks.week_close.delay(community.pk, following.isoformat()))
+        with transaction.atomic(savepoint=False):
+            WeekPipeline.objects.get_or_create(
+                community=community,
+                week=following,
+                defaults={"queued_at": timezone.now()},
+            )
+            outbox.enqueue(tasks.week_close, community.pk, following.isoformat())

@@ -41,9 +41,12 @@ from members.serializers import (
     MemberImportSerializer,
     MembershipChangeSerializer,
     ProfileInputSerializer,
+    ProfileSerializer,
     TagSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
+    errors,
+    page_of,
 )
 
 
@@ -87,7 +90,11 @@ class TokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
+    @extend_schema(
+        request=TokenRequestSerializer,
+        # 403: the sign-in limits could not tell where the request came from (its address).
+        responses={200: TokenResponseSerializer, **errors(403)},
+    )
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -197,7 +204,9 @@ _DIRECTORY_PARAMETERS = [
 
 class MemberListView(APIView):
     @extend_schema(
-        operation_id="members_list", parameters=_DIRECTORY_PARAMETERS, responses={200: dict}
+        operation_id="members_list",
+        parameters=_DIRECTORY_PARAMETERS,
+        responses={200: page_of(ProfileSerializer(many=True), "Profile")},
     )
     def get(self, request: Request, slug: str) -> Response:
         """The directory, privacy applied: hidden fields are left out of each profile."""
@@ -218,7 +227,7 @@ class MemberListView(APIView):
             request, self, qs, lambda p: privacy.profile_data(viewer=viewer, profile=p)
         )
 
-    @extend_schema(request=MemberAddSerializer, responses={201: dict})
+    @extend_schema(request=MemberAddSerializer, responses={201: ProfileSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Add (import) a member, creating the account if needed (organisers)."""
         viewer = access.access_organiser(user=request.user, slug=slug)
@@ -238,13 +247,13 @@ class MemberListView(APIView):
 
 
 class MemberMeView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ProfileSerializer})
     def get(self, request: Request, slug: str) -> Response:
         membership = access.access_own_profile(user=request.user, slug=slug)
         profile = selectors.own_profile(membership=membership)
         return Response(privacy.profile_data(viewer=membership, profile=profile))
 
-    @extend_schema(request=ProfileInputSerializer, responses={200: dict})
+    @extend_schema(request=ProfileInputSerializer, responses={200: ProfileSerializer})
     def patch(self, request: Request, slug: str) -> Response:
         membership = access.access_own_profile_edit(user=request.user, slug=slug)
         serializer = ProfileInputSerializer(data=request.data, partial=True)
@@ -255,14 +264,14 @@ class MemberMeView(APIView):
 
 
 class MemberDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ProfileSerializer})
     def get(self, request: Request, slug: str, membership_id: int) -> Response:
         viewer, profile = access.access_profile(
             user=request.user, slug=slug, membership_id=membership_id
         )
         return Response(privacy.profile_data(viewer=viewer, profile=profile))
 
-    @extend_schema(request=MembershipChangeSerializer, responses={200: dict})
+    @extend_schema(request=MembershipChangeSerializer, responses={200: ProfileSerializer})
     def patch(self, request: Request, slug: str, membership_id: int) -> Response:
         """Change a member's role or status (organisers)."""
         viewer = access.access_organiser(user=request.user, slug=slug)
@@ -325,7 +334,8 @@ class TagListView(APIView):
 class MatcherView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("tags", str, many=True, description="Skill names needed.")],
-        responses={200: MatchSerializer(many=True)},
+        operation_id="v1_communities_matcher_list",
+        responses={200: page_of(MatchSerializer(many=True), "Match")},
     )
     def get(self, request: Request, slug: str) -> Response:
         """Members ranked by how many of the given skills they have (moderators)."""

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.currency import Currency
@@ -531,3 +532,36 @@ class UndeliverableAddress(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class OutboxTask(models.Model):
+    """A Celery task to run, written in the same transaction as the change that calls for it
+    (a transactional outbox, members.outbox): the change and its queued work commit together,
+    and a broker outage delays the work but loses none. The row is relayed to Celery once the
+    transaction commits, and by the beat relay for anything that could not be sent then."""
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    created_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    # When a relay may take the row (again): a relay that took it and died lets it go then.
+    available_at = models.DateTimeField(_("next try at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("handed to the broker at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("queued task")
+        verbose_name_plural = _("queued tasks")
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                condition=Q(sent_at__isnull=True),
+                name="members_outbox_unsent",
+            ),
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="members_outbox_sent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)!r}"

@@ -8,6 +8,11 @@ Pages, the API, directory search, CSV exports (and later e-mails, digests and th
 what they show from here; nothing else reads the hidden fields for display. A hidden field is
 left out, never sent empty, and a search by a hidden value finds nothing for those who may not
 see it.
+
+It also decides when a member's handle *links* their profiles across communities: the same
+handle in a seed-phase community (where members see the real name next to it) and in a
+growth-phase one (where the handle is all they see) names the person in both
+(``handle_links``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -206,3 +211,126 @@ def search_documents(profile: Profile, tags: Iterable[Tag]) -> tuple[str, str]:
         search.document(*shared, facets=facets),
         search.document(*shared, *hidden, facets=facets),
     )
+
+
+# --- Handles that link communities --------------------------------------------------------------
+#
+# One person may belong to several communities. A seed-phase community shows every member their
+# real name and company next to their handle; if they use the same handle in a growth-phase
+# community, anyone in both can put the name to it there, and the growth phase protects nothing.
+# Only the member is told (on their own profile page): organisers of either community learn
+# nothing about the other, since saying "this handle is used elsewhere" would itself be a leak.
+
+
+def _named_to_members(profile: Profile) -> bool:
+    """Whether the other members of the profile's community see its hidden fields now: a
+    listed (active, non-candidate) membership of a seed-phase community, with a real name or
+    company filled in."""
+    membership = profile.membership
+    return (
+        profile.community.phase == Community.Phase.SEED
+        and membership.status == Membership.Status.ACTIVE
+        and membership.role in access.READER_ROLES
+        and bool(profile.real_name or profile.company)
+    )
+
+
+_NAMED_TO_MEMBERS = (
+    Q(community__phase=Community.Phase.SEED)
+    & Q(membership__status=Membership.Status.ACTIVE)
+    & Q(membership__role__in=access.READER_ROLES)
+    & ~Q(real_name="", company="")
+)
+# Where a handle stands for the person: their own profile in a growth-phase community they
+# take part in (as a member, or as a candidate whose challenge answers carry it).
+_PSEUDONYMOUS = Q(community__phase=Community.Phase.GROWTH) & Q(
+    membership__status__in=access.ACTIVE_OR_LAPSED
+)
+
+
+@dataclass(frozen=True)
+class HandleLinks:
+    """The member's other communities in which they use this profile's handle too, and where
+    that names them. Built only for the member themself."""
+
+    handle: str
+    # This profile is in the growth phase: seed-phase communities that show the member's real
+    # name and company next to the same handle. A new handle *here* breaks the link.
+    named_in: list[Community] = field(default_factory=list)
+    # This profile is in the seed phase and shows the name: growth-phase communities in which
+    # the same handle is all other members see of them. The fix is a new handle *there*.
+    pseudonymous_in: list[Community] = field(default_factory=list)
+    # With named_in: a handle for this profile that links to nothing (unlinked_handle).
+    suggestion: str = ""
+
+
+def _same_handle_elsewhere(
+    *, user_id: int | OuterRef, handle: str | OuterRef, pk: int | OuterRef
+) -> QuerySet[Profile]:
+    """The same person's profiles in other communities with the same handle (in any case)."""
+    return Profile.objects.filter(membership__user_id=user_id, handle__iexact=handle).exclude(pk=pk)
+
+
+def with_handle_links(profiles: QuerySet[Profile]) -> QuerySet[Profile]:
+    """Annotate what ``handle_links`` needs to answer without a query when a profile links
+    nothing (nearly always): whether the same handle names the person elsewhere, and whether
+    it stands for them in a growth-phase community."""
+    elsewhere = _same_handle_elsewhere(
+        user_id=OuterRef("membership__user_id"), handle=OuterRef("handle"), pk=OuterRef("pk")
+    )
+    return profiles.annotate(
+        handle_named_elsewhere=Exists(elsewhere.filter(_NAMED_TO_MEMBERS)),
+        handle_pseudonymous_elsewhere=Exists(elsewhere.filter(_PSEUDONYMOUS)),
+    )
+
+
+def handle_links(*, profile: Profile) -> HandleLinks | None:
+    """How this profile's handle links the member to their profiles in other communities
+    (same person, same handle, case-insensitively), or None when it links nothing. One query
+    when there is a link, or when ``profile`` was not fetched ``with_handle_links``."""
+    if profile.community.phase == Community.Phase.GROWTH:
+        where, annotation = _NAMED_TO_MEMBERS, "handle_named_elsewhere"
+    elif _named_to_members(profile):
+        where, annotation = _PSEUDONYMOUS, "handle_pseudonymous_elsewhere"
+    else:
+        return None
+    if not getattr(profile, annotation, True):
+        return None
+    communities = [
+        p.community
+        for p in _same_handle_elsewhere(
+            user_id=profile.membership.user_id, handle=profile.handle, pk=profile.pk
+        )
+        .filter(where)
+        .select_related("community")
+        .order_by("community__name", "pk")
+    ]
+    if not communities:
+        return None
+    if profile.community.phase == Community.Phase.GROWTH:
+        return HandleLinks(
+            handle=profile.handle,
+            named_in=communities,
+            suggestion=unlinked_handle(profile=profile),
+        )
+    return HandleLinks(handle=profile.handle, pseudonymous_in=communities)
+
+
+def unlinked_handle(*, profile: Profile) -> str:
+    """A handle for ``profile`` that is free in its community and that its member uses in no
+    other community: the neutral default new members get (``member-42``, from the membership's
+    id, so it says nothing about the person), numbered on when that is taken."""
+    base = f"member-{profile.membership_id}"
+    used = {
+        handle.casefold()
+        for handle in Profile.objects.filter(
+            Q(community_id=profile.community_id)
+            | Q(membership__user_id=profile.membership.user_id),
+            handle__istartswith=base,
+        ).values_list("handle", flat=True)
+    }
+    used.add(profile.handle.casefold())
+    candidate, n = base, 2
+    while candidate.casefold() in used:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate

@@ -13,6 +13,7 @@ urlpatterns = [
     path("c/<slug:slug>/members/export.csv", views.member_export, name="member_export"),
     path("c/<slug:slug>/members/<int:membership_id>/", views.profile_detail, name="profile"),
     path("c/<slug:slug>/me/", views.my_profile, name="my_profile"),
+    path("c/<slug:slug>/me/handle/", views.my_profile_handle, name="my_profile_handle"),
     path("c/<slug:slug>/tags/", views.tag_create, name="tag_create"),
     path("c/<slug:slug>/matcher/", views.matcher, name="matcher"),
     path("c/<slug:slug>/settings/", views.community_settings, name="settings"),

@@ -29,6 +29,7 @@ from members.forms import (
 )
 from members.models import Membership
 from members.pagination import CappedPaginator
+from members.services import profiles as profile_services
 
 
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
@@ -153,7 +154,9 @@ def my_profile(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         access.access_own_profile_edit(user=request.user, slug=slug)
     community = membership.community
-    profile = selectors.own_profile(membership=membership)
+    profile = privacy.with_handle_links(selectors.profiles_with_related()).get(
+        membership=membership
+    )
     vocabulary = selectors.vocabulary(community=community)
     initial = {name: getattr(profile, name) for name in services.PROFILE_TEXT_FIELDS}
     initial.update(privacy.tags_of(profile))
@@ -176,8 +179,32 @@ def my_profile(request: HttpRequest, slug: str) -> HttpResponse:
             "can_edit": access.may_edit_own_profile(membership),
             "tag_form": TagCreateForm(),
             "previews": privacy.preview_cards(profile=profile),
+            "handle_links": privacy.handle_links(profile=profile),
         },
     )
+
+
+@login_required
+@require_POST
+def my_profile_handle(request: HttpRequest, slug: str) -> HttpResponse:
+    """The one-click fix offered on my_profile when the handle here names the member through
+    a seed-phase community: a new, neutral handle here."""
+    membership = access.access_own_profile_edit(user=request.user, slug=slug)
+    try:
+        handle = profile_services.profile_handle_unlink(membership=membership)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        if handle is None:
+            messages.info(request, _("Your handle here links you to no other community."))
+        else:
+            messages.success(
+                request,
+                _("Your handle here is now “%(handle)s”. You can change it again below.")
+                % {"handle": handle},
+            )
+    return redirect(reverse("members:my_profile", kwargs={"slug": slug}))
 
 
 @login_required

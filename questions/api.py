@@ -22,21 +22,37 @@ from members import access as member_access
 from members import weeks
 from members.api import paginated, query_params
 from members.models import Community, Membership
+from members.serializers import errors, page_of
 from questions import access, attachments, markdown, selectors, services, votes
 from questions.models import Attachment, Comment, Question
 from questions.notifications import mark_read
 from questions.serializers import (
     AnswerInputSerializer,
+    AnswerOutputSerializer,
+    AttachmentOutputSerializer,
+    BallotSerializer,
     ChallengeSerializer,
     CommentEditSerializer,
     CommentInputSerializer,
+    CommentOutputSerializer,
+    InvitedSerializer,
     InviteSerializer,
+    MarkedSerializer,
+    NotificationListSerializer,
+    PreviewOutputSerializer,
     PreviewSerializer,
+    QuestionDetailSerializer,
     QuestionInputSerializer,
+    QuestionListItemSerializer,
+    QuestionOutputSerializer,
     QuestionUpdateSerializer,
+    RatingOutputSerializer,
     RatingSerializer,
     RemoveSerializer,
+    RevisionSerializer,
     ScheduleSerializer,
+    SessionOutputSerializer,
+    VotesLeftSerializer,
     answer_data,
     attachment_data,
     comment_data,
@@ -103,7 +119,7 @@ class QuestionListView(APIView):
             OpenApiParameter("state", str, enum=list(Question.State.values)),
             OpenApiParameter("q", str, description="Words in questions and answers."),
         ],
-        responses={200: dict},
+        responses={200: page_of(QuestionListItemSerializer(many=True), "Question")},
     )
     def get(self, request: Request, slug: str) -> Response:
         viewer = access.access_question_list(user=request.user, slug=slug)
@@ -117,7 +133,7 @@ class QuestionListView(APIView):
         qs = selectors.questions_list(viewer=viewer, community=viewer.community, filters=filters)
         return paginated(request, self, qs, lambda q: question_data(q, answer_count=q.answer_count))
 
-    @extend_schema(request=QuestionInputSerializer, responses={201: dict})
+    @extend_schema(request=QuestionInputSerializer, responses={201: QuestionOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Write a brief: submitted for scheduling (or a draft with ``"draft": true``)."""
         viewer = access.access_brief_write(user=request.user, slug=slug)
@@ -140,14 +156,14 @@ class QuestionListView(APIView):
 class QuestionDetailView(APIView):
     permission_classes = [AllowAny]  # challenge questions are public; access_question decides
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: QuestionDetailSerializer})
     def get(self, request: Request, question_id: int) -> Response:
         """One question with its answers and their discussion (members; a visitor or
         candidate on a challenge question sees the brief and only their own answer)."""
         viewer, question = access.access_question(user=request.user, question_id=question_id)
         return Response(_question_with_answers(viewer, question))
 
-    @extend_schema(request=QuestionUpdateSerializer, responses={200: dict})
+    @extend_schema(request=QuestionUpdateSerializer, responses={200: QuestionOutputSerializer})
     def patch(self, request: Request, question_id: int) -> Response:
         """The asker edits a brief until it is scheduled (``"submit": true`` submits a draft)."""
         viewer, question = access.access_own_brief(user=request.user, question_id=question_id)
@@ -165,7 +181,7 @@ class QuestionDetailView(APIView):
 
 
 class ScheduleView(APIView):
-    @extend_schema(request=ScheduleSerializer, responses={200: dict})
+    @extend_schema(request=ScheduleSerializer, responses={200: QuestionOutputSerializer})
     def post(self, request: Request, question_id: int) -> Response:
         """Schedule a submitted brief into a week (moderators and organisers)."""
         viewer, question = access.access_question_moderation(
@@ -180,7 +196,7 @@ class ScheduleView(APIView):
 
 
 class ChallengeView(APIView):
-    @extend_schema(request=ChallengeSerializer, responses={200: dict})
+    @extend_schema(request=ChallengeSerializer, responses={200: QuestionOutputSerializer})
     def post(self, request: Request, question_id: int) -> Response:
         viewer, question = access.access_question_moderation(
             user=request.user, question_id=question_id
@@ -196,7 +212,7 @@ class ChallengeView(APIView):
 
 
 class InviteView(APIView):
-    @extend_schema(request=InviteSerializer, responses={201: dict})
+    @extend_schema(request=InviteSerializer, responses={201: InvitedSerializer})
     def post(self, request: Request, question_id: int) -> Response:
         """Invite members (membership ids, e.g. from the matcher) to answer."""
         viewer, question = access.access_question_moderation(
@@ -213,7 +229,7 @@ class InviteView(APIView):
 
 
 class AnswerCreateView(APIView):
-    @extend_schema(request=AnswerInputSerializer, responses={201: dict})
+    @extend_schema(request=AnswerInputSerializer, responses={201: AnswerOutputSerializer})
     def post(self, request: Request, question_id: int) -> Response:
         """Answer in Markdown; the answer carries ``body`` as written and ``body_html``,
         sanitised. A signed-in visitor answering a challenge question becomes a candidate."""
@@ -238,12 +254,12 @@ class AnswerCreateView(APIView):
 
 
 class AnswerDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: AnswerOutputSerializer})
     def get(self, request: Request, answer_id: int) -> Response:
         _viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
         return Response(answer_data(answer))
 
-    @extend_schema(request=AnswerInputSerializer, responses={200: dict})
+    @extend_schema(request=AnswerInputSerializer, responses={200: AnswerOutputSerializer})
     def patch(self, request: Request, answer_id: int) -> Response:
         """Revise one's answer until voting closes; every revision is kept."""
         viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
@@ -261,7 +277,10 @@ class AnswerDetailView(APIView):
 
 
 class RevisionListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        operation_id="v1_answers_revisions_retrieve",
+        responses={200: RevisionSerializer(many=True)},
+    )
     def get(self, request: Request, answer_id: int) -> Response:
         _viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
         return Response(
@@ -273,7 +292,7 @@ class RevisionListView(APIView):
 
 
 class CommentCreateView(APIView):
-    @extend_schema(request=CommentInputSerializer, responses={201: dict})
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentOutputSerializer})
     def post(self, request: Request, answer_id: int) -> Response:
         viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
         if viewer is None:
@@ -294,7 +313,7 @@ class CommentCreateView(APIView):
 
 
 class CommentDetailView(APIView):
-    @extend_schema(request=CommentEditSerializer, responses={200: dict})
+    @extend_schema(request=CommentEditSerializer, responses={200: CommentOutputSerializer})
     def patch(self, request: Request, comment_id: int) -> Response:
         """Edit one's comment within the edit window."""
         viewer, comment = access.access_comment(user=request.user, comment_id=comment_id)
@@ -308,7 +327,7 @@ class CommentDetailView(APIView):
 
 
 class CommentRemoveView(APIView):
-    @extend_schema(request=RemoveSerializer, responses={200: dict})
+    @extend_schema(request=RemoveSerializer, responses={200: CommentOutputSerializer})
     def post(self, request: Request, comment_id: int) -> Response:
         """Remove a comment, with a reason that is kept (moderators and organisers)."""
         viewer, comment = access.access_comment(user=request.user, comment_id=comment_id)
@@ -323,7 +342,7 @@ class CommentRemoveView(APIView):
 
 
 class RatingView(APIView):
-    @extend_schema(request=RatingSerializer, responses={200: dict})
+    @extend_schema(request=RatingSerializer, responses={200: RatingOutputSerializer})
     def put(self, request: Request, answer_id: int) -> Response:
         """Rate an answer 1–5 (again to change it); not one's own."""
         viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
@@ -340,7 +359,7 @@ class RatingView(APIView):
 class VoteView(APIView):
     @extend_schema(
         request=None,
-        responses={200: {"type": "object", "properties": {"votes_left": {"type": "integer"}}}},
+        responses={200: VotesLeftSerializer},
     )
     def put(self, request: Request, answer_id: int) -> Response:
         """Vote for an answer on this week's ballot while voting is open (active members; one
@@ -351,7 +370,7 @@ class VoteView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: {"type": "object", "properties": {"votes_left": {"type": "integer"}}}},
+        responses={200: VotesLeftSerializer},
     )
     def delete(self, request: Request, answer_id: int) -> Response:
         """Withdraw one's vote for an answer while voting is open."""
@@ -360,7 +379,7 @@ class VoteView(APIView):
 
 
 class BallotView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: BallotSerializer, **errors(400)})
     def get(self, request: Request, slug: str, week: str) -> Response:
         """A week's ballot (``current`` for this week's): its answers, what the caller voted
         for and how many votes they have left (members). Vote counts appear in the week's
@@ -412,7 +431,7 @@ class AttachmentUploadView(APIView):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={201: dict},
+        responses={201: AttachmentOutputSerializer, **errors(400)},
     )
     def post(self, request: Request, slug: str) -> Response:
         """Upload a .docx, .pdf, .md or .txt (at most 10 MB) to attach to a brief or answer."""
@@ -434,7 +453,7 @@ class AttachmentUploadView(APIView):
 
 
 class SessionView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: SessionOutputSerializer})
     def get(self, request: Request, slug: str, week: str) -> Response:
         """A week's session: its announcement and questions."""
         viewer = access.access_question_list(user=request.user, slug=slug)
@@ -458,7 +477,7 @@ class SessionView(APIView):
 
 
 class NotificationListView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: NotificationListSerializer})
     def get(self, request: Request) -> Response:
         items = selectors.notifications_for(user=request.user)  # type: ignore[arg-type]
         return Response(
@@ -470,14 +489,14 @@ class NotificationListView(APIView):
 
 
 class NotificationReadView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: MarkedSerializer})
     def post(self, request: Request) -> Response:
         """Mark all one's notifications read."""
         return Response({"marked": mark_read(user=request.user)})  # type: ignore[arg-type]
 
 
 class PreviewView(APIView):
-    @extend_schema(request=PreviewSerializer, responses={200: dict})
+    @extend_schema(request=PreviewSerializer, responses={200: PreviewOutputSerializer})
     def post(self, request: Request) -> Response:
         """Render Markdown exactly as an answer would be (sanitised)."""
         serializer = PreviewSerializer(data=request.data)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from members import mail, privacy
+from members import mail, outbox, privacy
 from members.models import User
 from questions.models import Answer, Comment, Notification, Question
 
@@ -26,19 +26,20 @@ def notify(
     comment: Comment | None = None,
     data: dict[str, object] | None = None,
 ) -> Notification:
-    """Record a notification and e-mail it once the transaction commits."""
+    """Record a notification and e-mail it once the transaction commits (members.outbox)."""
     from questions import tasks
 
-    notification = Notification.objects.create(
-        recipient=recipient,
-        community_id=question.community_id,
-        kind=kind,
-        question=question,
-        answer=answer,
-        comment=comment,
-        data=data or {},
-    )
-    transaction.on_commit(lambda: tasks.send_notification_email.delay(notification.pk))
+    with transaction.atomic(savepoint=False):  # the row and its e-mail's task, together
+        notification = Notification.objects.create(
+            recipient=recipient,
+            community_id=question.community_id,
+            kind=kind,
+            question=question,
+            answer=answer,
+            comment=comment,
+            data=data or {},
+        )
+        outbox.enqueue(tasks.send_notification_email, notification.pk)
     return notification
 
 

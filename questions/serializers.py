@@ -185,3 +185,183 @@ def notification_data(n: Notification) -> dict[str, Any]:
         "created_at": n.created_at,
         "read": n.read_at is not None,
     }
+
+
+# --- Output shapes, for the schema (the data itself comes from the functions above) -----------
+
+
+class PersonSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text=_("The member's id."))
+    handle = serializers.CharField()
+
+
+class AttachmentOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class QuestionOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    community = serializers.CharField(help_text=_("The community's slug."))
+    title = serializers.CharField()
+    background = serializers.CharField()
+    background_html = serializers.CharField()
+    wanted = serializers.CharField()
+    wanted_html = serializers.CharField()
+    needs = serializers.ListField(child=serializers.CharField())
+    state = serializers.ChoiceField(choices=Question.State.choices)
+    is_challenge = serializers.BooleanField()
+    week = serializers.CharField(allow_null=True, help_text=_("2026-W48, once scheduled."))
+    preferred_week = serializers.CharField(allow_null=True)
+    asker = PersonSerializer()
+    attachment = AttachmentOutputSerializer(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    scheduled_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class QuestionListItemSerializer(QuestionOutputSerializer):
+    answer_count = serializers.IntegerField()
+
+
+class CommentOutputSerializer(serializers.Serializer[Any]):
+    """A comment; a removed one keeps only its id, parent, time and the removal's reason."""
+
+    id = serializers.IntegerField()
+    parent = serializers.IntegerField(allow_null=True)  # type: ignore[assignment]
+    removed = serializers.BooleanField()
+    removal_reason = serializers.CharField(required=False, help_text=_("Removed ones only."))
+    author = PersonSerializer(required=False, help_text=_("Not on removed ones."))
+    body = serializers.CharField(required=False)
+    body_html = serializers.CharField(required=False)
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class RatingSummarySerializer(serializers.Serializer[Any]):
+    average = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class AnswerOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    question = serializers.IntegerField()
+    author = PersonSerializer()
+    body = serializers.CharField(allow_blank=True, help_text=_("Markdown, as written."))
+    body_html = serializers.CharField(allow_blank=True, help_text=_("Sanitised HTML."))
+    revision = serializers.IntegerField()
+    attachment = AttachmentOutputSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    rating = RatingSummarySerializer(required=False)
+
+
+class QuestionAnswerSerializer(AnswerOutputSerializer):
+    comments = CommentOutputSerializer(many=True)
+    voted = serializers.BooleanField()
+    can_vote = serializers.BooleanField()
+    can_rate = serializers.BooleanField()
+    can_tip = serializers.BooleanField()
+
+
+class QuestionDetailSerializer(QuestionOutputSerializer):
+    answers = QuestionAnswerSerializer(many=True)
+    answers_hidden = serializers.BooleanField()
+    phase = serializers.CharField()
+    can_answer = serializers.BooleanField()
+    can_revise = serializers.BooleanField()
+    voting_opens_at = serializers.DateTimeField(allow_null=True)
+    voting_closes_at = serializers.DateTimeField(allow_null=True)
+    voting_open = serializers.BooleanField()
+    votes_left = serializers.IntegerField()
+    can_edit_brief = serializers.BooleanField()
+    can_schedule = serializers.BooleanField()
+    can_invite = serializers.BooleanField()
+    can_mark_challenge = serializers.BooleanField()
+    can_comment = serializers.BooleanField()
+    can_remove_comments = serializers.BooleanField()
+
+
+class InvitedSerializer(serializers.Serializer[Any]):
+    invited = serializers.ListField(
+        child=serializers.IntegerField(), help_text=_("The members invited now.")
+    )
+
+
+class RevisionSerializer(serializers.Serializer[Any]):
+    number = serializers.IntegerField()
+    body = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class RatingOutputSerializer(serializers.Serializer[Any]):
+    answer = serializers.IntegerField()
+    stars = serializers.IntegerField(min_value=1, max_value=5)
+
+
+class VotesLeftSerializer(serializers.Serializer[Any]):
+    votes_left = serializers.IntegerField()
+
+
+class BallotAnswerSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    author = PersonSerializer()
+    created_at = serializers.DateTimeField()
+    mine = serializers.BooleanField()
+    voted = serializers.BooleanField()
+
+
+class BallotQuestionSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    answers = BallotAnswerSerializer(many=True)
+
+
+class BallotSerializer(serializers.Serializer[Any]):
+    week = serializers.CharField()
+    phase = serializers.CharField()
+    voting_opens_at = serializers.DateTimeField()
+    voting_closes_at = serializers.DateTimeField()
+    votes_per_member = serializers.IntegerField()
+    votes_left = serializers.IntegerField()
+    questions = BallotQuestionSerializer(many=True)
+
+
+class SessionOutputSerializer(serializers.Serializer[Any]):
+    week = serializers.CharField()
+    begins_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    announcement_html = serializers.CharField(allow_blank=True)
+    questions = QuestionListItemSerializer(many=True)
+
+
+class NotificationQuestionSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class NotificationOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Notification.Kind.choices)
+    community = serializers.CharField()
+    question = NotificationQuestionSerializer()
+    answer = serializers.IntegerField(allow_null=True)
+    comment = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    read = serializers.BooleanField()
+
+
+class NotificationListSerializer(serializers.Serializer[Any]):
+    unread = serializers.IntegerField()
+    results = NotificationOutputSerializer(many=True)
+
+
+class MarkedSerializer(serializers.Serializer[Any]):
+    marked = serializers.IntegerField(help_text=_("How many were marked read."))
+
+
+class PreviewOutputSerializer(serializers.Serializer[Any]):
+    html = serializers.CharField(allow_blank=True)

@@ -17,14 +17,26 @@ from members import access as member_access
 from members import weeks
 from members.api import paginated, query_params
 from members.models import Membership
+from members.serializers import page_of
 from rewards import exports, fairplay, ledger, payouts, selectors, services
 from rewards import results as results_selectors
 from rewards.models import Payment, Prize, Refund, WeekClose
 from rewards.serializers import (
+    BalanceSerializer,
+    ClosedWeekSerializer,
+    EarningsSerializer,
+    FairPlaySerializer,
+    LeaderboardSerializer,
     PaymentInputSerializer,
+    PaymentOutputSerializer,
     PayoutInputSerializer,
+    PayoutListSerializer,
+    PayoutOutputSerializer,
+    PrizeVoidedSerializer,
     ReverseInputSerializer,
+    TransactionOutputSerializer,
     VoidInputSerializer,
+    WeekSerializer,
     payment_data,
     payout_data,
     transaction_data,
@@ -32,7 +44,10 @@ from rewards.serializers import (
 
 
 class PaymentListView(APIView):
-    @extend_schema(operation_id="payments_list", responses={200: dict})
+    @extend_schema(
+        operation_id="payments_list",
+        responses={200: page_of(PaymentOutputSerializer(many=True), "Payment")},
+    )
     def get(self, request: Request, slug: str) -> Response:
         """Every payment with its refunds (organisers, signed in with two factors)."""
         viewer = member_access.access_money(request=request, slug=slug)
@@ -40,7 +55,7 @@ class PaymentListView(APIView):
             request, self, selectors.payments(community=viewer.community), payment_data
         )
 
-    @extend_schema(request=PaymentInputSerializer, responses={201: dict})
+    @extend_schema(request=PaymentInputSerializer, responses={201: PaymentOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Record an offline payment (bank transfer, cash): it enters the ledger and the fund
         schedule like a Stripe one. ``amount`` is an integer of minor units."""
@@ -67,7 +82,7 @@ class PaymentListView(APIView):
 
 
 class PaymentReverseView(APIView):
-    @extend_schema(request=ReverseInputSerializer, responses={201: dict})
+    @extend_schema(request=ReverseInputSerializer, responses={201: PaymentOutputSerializer})
     def post(self, request: Request, slug: str, payment_id: int) -> Response:
         """Reverse a mistaken offline payment (all of it, or ``amount``): a correction with
         reversing entries; nothing is deleted."""
@@ -148,7 +163,7 @@ def week_data(results: results_selectors.WeekResults) -> dict[str, Any]:
 
 
 class WeekView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: WeekSerializer})
     def get(self, request: Request, slug: str, week: str) -> Response:
         """A week's budgets (scheduled shares plus rollover in), rollover, winners and the
         moderator's pay — the last three once the week is closed (members)."""
@@ -169,7 +184,7 @@ class LedgerView(APIView):
             OpenApiParameter("week", str, description="2026-W48"),
             OpenApiParameter("member", int, description="A member's id."),
         ],
-        responses={200: dict},
+        responses={200: page_of(TransactionOutputSerializer(many=True), "Transaction")},
     )
     def get(self, request: Request, slug: str) -> Response:
         """Transactions with their entries, newest first (organisers, two factors)."""
@@ -188,7 +203,10 @@ class LedgerView(APIView):
 
 
 class BalancesView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        operation_id="v1_communities_ledger_balances_retrieve",
+        responses={200: BalanceSerializer(many=True)},
+    )
     def get(self, request: Request, slug: str) -> Response:
         """Every account's balance, signed (debit positive, credit negative): they sum to 0."""
         viewer = member_access.access_money(request=request, slug=slug)
@@ -234,7 +252,10 @@ def closed_week_data(close: WeekClose) -> dict[str, Any]:
 
 
 class WeekListView(APIView):
-    @extend_schema(operation_id="weeks_list", responses={200: dict})
+    @extend_schema(
+        operation_id="weeks_list",
+        responses={200: page_of(ClosedWeekSerializer(many=True), "ClosedWeek")},
+    )
     def get(self, request: Request, slug: str) -> Response:
         """The closed weeks, newest first, with their winners (members)."""
         viewer = member_access.access_directory(user=request.user, slug=slug)
@@ -249,7 +270,7 @@ class WeekListView(APIView):
 class LeaderboardView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("period", str, enum=["month", "year", "all"])],
-        responses={200: dict},
+        responses={200: LeaderboardSerializer},
     )
     def get(self, request: Request, slug: str) -> Response:
         """Members by what they won in the period's closed weeks (members)."""
@@ -277,7 +298,7 @@ class LeaderboardView(APIView):
 
 
 class FairPlayView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: FairPlaySerializer})
     def get(self, request: Request, slug: str, week: str) -> Response:
         """A week's voting-pattern report (organisers, two factors)."""
         viewer = member_access.access_money(request=request, slug=slug)
@@ -316,7 +337,7 @@ class FairPlayView(APIView):
 
 
 class PrizeVoidView(APIView):
-    @extend_schema(request=VoidInputSerializer, responses={200: dict})
+    @extend_schema(request=VoidInputSerializer, responses={200: PrizeVoidedSerializer})
     def post(self, request: Request, prize_id: int) -> Response:
         """Void a win before it is paid out, with a reason (organisers, two factors): the
         prize goes back to the reward fund, into this week's budget."""
@@ -343,7 +364,7 @@ class PrizeVoidView(APIView):
 
 
 class PayoutListView(APIView):
-    @extend_schema(operation_id="payouts_list", responses={200: dict})
+    @extend_schema(operation_id="payouts_list", responses={200: PayoutListSerializer})
     def get(self, request: Request, slug: str) -> Response:
         """What members are owed (``balance``, ``held`` in the hold after a close,
         ``available`` now) and the payouts made, newest first (organisers, two factors)."""
@@ -368,7 +389,7 @@ class PayoutListView(APIView):
             }
         )
 
-    @extend_schema(request=PayoutInputSerializer, responses={201: dict})
+    @extend_schema(request=PayoutInputSerializer, responses={201: PayoutOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Record a payout: ``method`` bank_transfer, alipay, wechat_pay or cash (already sent,
         with its ``reference``), or stripe (sent to the member's connected account). More
@@ -389,7 +410,7 @@ class PayoutListView(APIView):
 
 
 class EarningsView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: EarningsSerializer})
     def get(self, request: Request, slug: str) -> Response:
         """The caller's earnings in the community: won, tips, moderator pay, paid out, owed."""
         viewer = member_access.access_own_profile(user=request.user, slug=slug)

@@ -32,7 +32,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members import privacy
+from members import outbox, privacy
 from members import services as member_services
 from members.currency import format_amount, to_major
 from members.exports import cell
@@ -310,7 +310,7 @@ def _record(
     if method == Method.STRIPE:
         from rewards import tasks
 
-        transaction.on_commit(lambda: tasks.payout_transfer_send.delay(payout.pk))
+        outbox.enqueue(tasks.payout_transfer_send, payout.pk)
     else:
         _post_paid(payout, now)
     member_services.audit(

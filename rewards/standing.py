@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -38,6 +37,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members import outbox
 from members import services as member_services
 from members.models import CommunityAuditLog, Membership
 from rewards import locks, stripe_gateway
@@ -228,7 +228,7 @@ def subscriptions_stop(
         row.save(update_fields=["cancel_requested_at", "cancel_at_period_end"])
         queued.append(row.pk)
     for pk in queued:
-        transaction.on_commit(partial(tasks.stripe_subscription_stop.delay, pk))
+        outbox.enqueue(tasks.stripe_subscription_stop, pk)
     return queued
 
 

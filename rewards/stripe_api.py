@@ -21,6 +21,11 @@ from members.serializers import MinorUnitsField, StrictPayloadMixin
 from questions import access as question_access
 from rewards import checkout, standing, stripe_gateway
 from rewards.models import CheckoutSession
+from rewards.serializers import (
+    CheckoutOutputSerializer,
+    PaymentMethodPageSerializer,
+    SubscriptionCancelledSerializer,
+)
 from rewards.stripe_views import checkout_urls, payment_method_urls
 
 
@@ -57,7 +62,7 @@ def checkout_data(row: CheckoutSession) -> dict[str, Any]:
 
 
 class JoinCheckoutView(APIView):
-    @extend_schema(request=JoinInputSerializer, responses={201: dict})
+    @extend_schema(request=JoinInputSerializer, responses={201: CheckoutOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Start paying to join (entrance fee and monthly subscription; a lapsed member
         resumes with the monthly fee). 201 with Stripe's payment page in ``url``."""
@@ -75,7 +80,7 @@ class JoinCheckoutView(APIView):
 
 
 class TipCheckoutView(APIView):
-    @extend_schema(request=TipInputSerializer, responses={201: dict})
+    @extend_schema(request=TipInputSerializer, responses={201: CheckoutOutputSerializer})
     def post(self, request: Request, answer_id: int) -> Response:
         """Start tipping an answer's author (active members, not the author). ``amount`` is
         an integer of minor units. 201 with Stripe's payment page in ``url``."""
@@ -96,7 +101,7 @@ class TipCheckoutView(APIView):
 
 
 class CheckoutDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: CheckoutOutputSerializer})
     def get(self, request: Request, checkout_id: int) -> Response:
         """One's own checkout: its status, and the membership's (the payer's only)."""
         try:
@@ -107,7 +112,7 @@ class CheckoutDetailView(APIView):
 
 
 class SubscriptionCancelView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: SubscriptionCancelledSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Cancel one's own monthly subscription: it stops at the end of the month paid for
         (a member until then)."""
@@ -123,7 +128,7 @@ class SubscriptionCancelView(APIView):
 
 
 class SubscriptionPaymentMethodView(APIView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: PaymentMethodPageSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Change how one's monthly subscription is paid: ``url`` is a Stripe Checkout page
         that saves a new card or account (charging nothing) and comes back to the

@@ -38,11 +38,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from django.db import transaction
-
+from members import outbox
 from rewards import locks, payouts, services, standing, stripe_gateway, tips
 from rewards.models import CheckoutSession, Payment, Refund, StripeEvent
 
@@ -213,7 +211,7 @@ def _payment_method_saved(event: Event, row: CheckoutSession, session: Mapping[s
         return False  # the subscription has ended: nothing to change
     from rewards import tasks
 
-    transaction.on_commit(partial(tasks.stripe_payment_method_set.delay, str(event.get("id"))))
+    outbox.enqueue(tasks.stripe_payment_method_set, str(event.get("id")))
     return True
 
 

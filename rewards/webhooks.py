@@ -24,6 +24,7 @@ import logging
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from members import outbox
 from rewards import stripe_events, stripe_gateway
 from rewards.models import StripeEvent
 
@@ -42,18 +43,20 @@ SWEEP_BATCH = 200
 def _queue(event_id: int) -> None:
     from rewards import tasks
 
-    transaction.on_commit(lambda: tasks.stripe_event_process.delay(event_id))
+    outbox.enqueue(tasks.stripe_event_process, event_id)
 
 
 def event_receive(*, payload: bytes, signature: str | None) -> StripeEvent:
     """Verify and store a delivery; raises stripe_gateway.WebhookRejectedError (nothing is
     stored then). A repeated delivery of an event not yet processed queues it again."""
     event = stripe_gateway.event_verify(payload=payload, signature=signature)
-    stored, _created = StripeEvent.objects.get_or_create(
-        event_id=event["id"], defaults={"type": event["type"], "payload": event}
-    )
-    if stored.status == Status.RECEIVED:
-        _queue(stored.pk)
+    # The event and its queued processing commit together.
+    with transaction.atomic(savepoint=False):
+        stored, _created = StripeEvent.objects.get_or_create(
+            event_id=event["id"], defaults={"type": event["type"], "payload": event}
+        )
+        if stored.status == Status.RECEIVED:
+            _queue(stored.pk)
     return stored
 
 

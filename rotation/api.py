@@ -18,8 +18,80 @@ from rest_framework.views import APIView
 from members import access as member_access
 from members import weeks
 from members.models import Membership
+from members.serializers import errors
 from rotation import access, selectors, services
 from rotation.models import Shift, SwapRequest
+
+
+class RosterEntrySerializer(serializers.Serializer[Any]):
+    member = serializers.IntegerField()
+    handle = serializers.CharField()
+    signed_up_at = serializers.DateTimeField()
+
+
+class ScheduleEntrySerializer(serializers.Serializer[Any]):
+    week = serializers.CharField(help_text=_("2026-W48"))
+    member = serializers.IntegerField(allow_null=True)
+    handle = serializers.CharField(allow_null=True)
+    fixed = serializers.BooleanField()
+    pinned = serializers.BooleanField()
+
+
+class RosterOutputSerializer(serializers.Serializer[Any]):
+    roster = RosterEntrySerializer(many=True)
+    schedule = ScheduleEntrySerializer(many=True)
+
+
+class SignedUpSerializer(serializers.Serializer[Any]):
+    member = serializers.IntegerField()
+    signed_up_at = serializers.DateTimeField()
+
+
+class SwapOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=SwapRequest.State.choices)
+    requester = serializers.IntegerField()
+    requester_week = serializers.CharField()
+    responder = serializers.IntegerField()
+    responder_week = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class SwapListSerializer(serializers.Serializer[Any]):
+    incoming = SwapOutputSerializer(many=True)
+    outgoing = SwapOutputSerializer(many=True)
+
+
+class PayAdjustedSerializer(serializers.Serializer[Any]):
+    week = serializers.CharField()
+    member = serializers.IntegerField(allow_null=True)
+    pay_before = serializers.IntegerField(allow_null=True)
+    moderator_pay = serializers.IntegerField()
+    entered_week = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ShiftKpisSerializer(serializers.Serializer[Any]):
+    answerers = serializers.IntegerField(allow_null=True)
+    answers = serializers.IntegerField(allow_null=True)
+    quality = serializers.FloatField(allow_null=True)
+    digest_on_time = serializers.BooleanField(allow_null=True)
+
+
+class ShiftOutputSerializer(serializers.Serializer[Any]):
+    week = serializers.CharField()
+    member = serializers.IntegerField(allow_null=True)
+    handle = serializers.CharField(allow_null=True)
+    pinned = serializers.BooleanField()
+    kpis = ShiftKpisSerializer(allow_null=True, help_text=_("Null until computed."))
+    operations_budget = serializers.IntegerField(allow_null=True)
+    pay_at_close = serializers.IntegerField(allow_null=True)
+    moderator_pay = serializers.IntegerField(allow_null=True)
+
+
+class ShiftListSerializer(serializers.Serializer[Any]):
+    results = ShiftOutputSerializer(many=True)
 
 
 def _roster_data(found: selectors.Roster) -> dict[str, Any]:
@@ -59,13 +131,13 @@ def swap_data(swap: SwapRequest) -> dict[str, Any]:
 
 
 class RosterView(APIView):
-    @extend_schema(operation_id="roster_read", responses={200: dict})
+    @extend_schema(operation_id="roster_read", responses={200: RosterOutputSerializer})
     def get(self, request: Request, slug: str) -> Response:
         """The roster in sign-up order and the published schedule (members)."""
         viewer = access.access_roster(user=request.user, slug=slug)
         return Response(_roster_data(selectors.roster(community=viewer.community)))
 
-    @extend_schema(operation_id="roster_sign_up", request=None, responses={201: dict})
+    @extend_schema(operation_id="roster_sign_up", request=None, responses={201: SignedUpSerializer})
     def post(self, request: Request, slug: str) -> Response:
         """Sign up to moderate, at the end of the roster (active members)."""
         viewer = access.access_roster(user=request.user, slug=slug)
@@ -77,7 +149,7 @@ class RosterView(APIView):
 
 
 class RosterMeView(APIView):
-    @extend_schema(operation_id="roster_withdraw", responses={204: None})
+    @extend_schema(operation_id="roster_withdraw", responses={204: None, **errors(400)})
     def delete(self, request: Request, slug: str) -> Response:
         """Withdraw from the roster; later shifts move up."""
         viewer = access.access_roster(user=request.user, slug=slug)
@@ -116,7 +188,7 @@ class SwapInputSerializer(serializers.Serializer[Any]):
 
 
 class SwapListView(APIView):
-    @extend_schema(operation_id="swaps_list", responses={200: dict})
+    @extend_schema(operation_id="swaps_list", responses={200: SwapListSerializer})
     def get(self, request: Request, slug: str) -> Response:
         """My swap requests waiting for an answer, asked and received."""
         viewer = access.access_roster(user=request.user, slug=slug)
@@ -128,7 +200,11 @@ class SwapListView(APIView):
             }
         )
 
-    @extend_schema(operation_id="swap_request", request=SwapInputSerializer, responses={201: dict})
+    @extend_schema(
+        operation_id="swap_request",
+        request=SwapInputSerializer,
+        responses={201: SwapOutputSerializer},
+    )
     def post(self, request: Request, slug: str) -> Response:
         """Ask another moderator to swap two shifts to come."""
         viewer = access.access_roster(user=request.user, slug=slug)
@@ -146,7 +222,7 @@ class SwapListView(APIView):
 class SwapAnswerView(APIView):
     accept = True
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses={200: SwapOutputSerializer})
     def post(self, request: Request, slug: str, swap_id: int) -> Response:
         """Accept (both weeks are pinned, swapped) or decline a swap asked of me."""
         viewer = access.access_roster(user=request.user, slug=slug)
@@ -169,7 +245,9 @@ class PayAdjustSerializer(serializers.Serializer[Any]):
 
 class ShiftPayView(APIView):
     @extend_schema(
-        operation_id="moderator_pay_adjust", request=PayAdjustSerializer, responses={200: dict}
+        operation_id="moderator_pay_adjust",
+        request=PayAdjustSerializer,
+        responses={200: PayAdjustedSerializer},
     )
     def post(self, request: Request, slug: str, week: str) -> Response:
         """Set a closed week's moderator pay (0 ≤ pay ≤ that week's operations budget) with a
@@ -204,7 +282,7 @@ class ShiftPayView(APIView):
 
 
 class ShiftListView(APIView):
-    @extend_schema(operation_id="shifts_list", responses={200: dict})
+    @extend_schema(operation_id="shifts_list", responses={200: ShiftListSerializer})
     def get(self, request: Request, slug: str) -> Response:
         """Fixed shifts, newest first, with KPIs and pay: every shift for organisers, one's
         own for a moderator."""

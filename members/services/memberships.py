@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members import tasks
+from members import outbox, tasks
 from members.models import Community, CommunityAuditLog, Membership, User
 from members.services import communities
 from members.services.communities import audit
@@ -155,9 +155,7 @@ def member_add(
         if sync_phase:
             communities.sync_phase(community=locked)
         if notify:
-            transaction.on_commit(
-                lambda: tasks.send_member_added_email.delay(membership.pk, created_user)
-            )
+            outbox.enqueue(tasks.send_member_added_email, membership.pk, created_user)
     return membership
 
 

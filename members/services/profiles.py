@@ -175,6 +175,25 @@ def profile_update(
     return profile
 
 
+def profile_handle_unlink(*, membership: Membership) -> str | None:
+    """Give a member's profile a new, neutral handle when its current one links it to their
+    real name in a seed-phase community (``privacy.handle_links``): the one-click fix offered
+    on their profile page. Returns the new handle, or None when the handle linked nothing (so
+    a second click changes nothing). Raises ValidationError on ``handle`` if someone took the
+    new handle a moment ago."""
+    with transaction.atomic():
+        profile = (
+            Profile.objects.select_for_update(of=("self",))
+            .select_related("community", "membership")
+            .get(membership=membership)
+        )
+        links = privacy.handle_links(profile=profile)
+        if links is None or not links.named_in:
+            return None
+        profile_update(membership=membership, data={"handle": links.suggestion})
+    return links.suggestion
+
+
 def _validate_tag_name(name: object) -> str:
     value = str(name or "").strip()
     if not _TAG_NAME.match(value):

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members import outbox
 from members import services as member_services
 from members.models import Community, CommunityAuditLog, Membership
 from questions import markdown
@@ -116,12 +117,12 @@ def digest_draft(*, community: Community, week: datetime.date, facts: CloseFacts
                 )
                 for i, a in enumerate(answers, start=1)
             )
+            if digest.moderator_id is not None:
+                from questions.digests import tasks
+
+                outbox.enqueue(tasks.draft_tell_moderator, digest.pk)
     except IntegrityError:  # drafted a moment ago by another worker
         return Digest.objects.get(community=community, week=week)
-    if digest.moderator_id is not None:
-        from questions.digests import tasks
-
-        transaction.on_commit(lambda: tasks.draft_tell_moderator.delay(digest.pk))
     return digest
 
 
@@ -294,8 +295,7 @@ def digest_publish(
             membership=publisher,
             data={"week": digest.label},
         )
-        digest_id = digest.pk
-        transaction.on_commit(lambda: tasks.deliveries_queue.delay(digest_id))
+        outbox.enqueue(tasks.deliveries_queue, digest.pk)
     return digest
 
 

@@ -16,8 +16,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members import outbox, weeks
 from members import services as member_services
-from members import weeks
 from members.access import READER_ROLES
 from members.models import Community, CommunityAuditLog, Membership, User
 from questions.models import Question
@@ -661,9 +661,9 @@ def _notice(
                 week=week,
                 data={"week": weeks.label(week), **(data or {})},
             )
+            outbox.enqueue(tasks.send_notice_email, notice.pk)
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: tasks.send_notice_email.delay(notice.pk))
     return notice
 
 

@@ -3,7 +3,9 @@ an organiser and a moderator, a week of questions with answers, discussion and r
 (community/demo_questions.py), a year of payments (community/demo_money.py), six past weeks
 closed through the weekly pipeline (community/demo_weekly.py) and a moderator rotation of
 five members with their past shifts, KPIs and pay and a swap waiting
-(community/demo_rotation.py); plus a small second community still in the seed phase.
+(community/demo_rotation.py); plus a small second community still in the seed phase, whose
+members use other handles there than in the first (where real names are private), so that no
+one in both can put a name to a handle.
 
 On duty this week (the week the demo first runs in): ``alicec@demo.example`` (handle
 *quiet-fox*, a plain member on the roster), whose on-duty console is
@@ -148,6 +150,21 @@ EN_HANDLES = [
     "lantern", "harbour-light", "cloud-atlas", "slow-coach", "pine-cone", "tangerine",
     "ink-well", "kite-runner", "orbit", "cobalt",
 ]  # fmt: skip
+# Handles in the writers' room, which is in the seed phase: every member there sees the real
+# names next to them, so a person keeps a different handle there from the one they use in
+# product-circle (growth phase), or anyone in both could put the name to it.
+SEED_HANDLES = {
+    ORGANISER: "writers-host",
+    MEMBER: "first-draft",
+    "xiaowen@demo.example": "纸鸢",
+    "zeyu_li@demo.example": "墨竹",
+    "siyuan@demo.example": "檐雨",
+    "jiayi@demo.example": "青瓷",
+    "alicec@demo.example": "quill",
+    "benc@demo.example": "margin-note",
+    "chloem@demo.example": "draft-zero",
+    "danielo@demo.example": "ink-blot",
+}
 ZH_COMPANIES = ["星河科技", "蓝鲸互动", "青禾教育", "远山资本", "云栖电商", "知行医疗", "拾光文化"]
 EN_COMPANIES = ["Northwind Labs", "Bluefin Analytics", "Cedar & Co", "Harbor Games", "Lumen Health"]
 ZH_TITLES = [
@@ -360,9 +377,9 @@ class Command(BaseCommand):
         seed_organiser = Membership.objects.get(community=seed, user=organiser_user)
         services.profile_update(
             membership=seed_organiser,
-            data={"handle": "organiser", "real_name": "林知远", "company": "知远咨询"},
+            data={"handle": SEED_HANDLES[ORGANISER], "real_name": "林知远", "company": "知远咨询"},
         )
-        for name, username, handle, chinese in [*people[:4], *people[36:40]]:
+        for name, username, _handle, chinese in [*people[:4], *people[36:40]]:
             user = User.objects.get(email__iexact=f"{username}@demo.example")
             _join(
                 seed,
@@ -370,7 +387,7 @@ class Command(BaseCommand):
                 user,
                 Membership.Role.MEMBER,
                 {
-                    "handle": handle,
+                    "handle": SEED_HANDLES[user.email],
                     "real_name": name,
                     "company": ZH_COMPANIES[0] if chinese else EN_COMPANIES[0],
                 },
@@ -381,7 +398,7 @@ class Command(BaseCommand):
             member_user,
             Membership.Role.MEMBER,
             {
-                "handle": "member",
+                "handle": SEED_HANDLES[MEMBER],
                 "real_name": "Mia Zhang",
                 "company": "Northwind Labs",
             },
