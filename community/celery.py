@@ -19,7 +19,7 @@ app.conf.beat_schedule = {
     # The transactional outbox (members/outbox.py): tasks that could not be handed to the
     # broker when their transaction committed (the broker was down) are sent now.
     "outbox-relay": {
-        "task": "community.celery.outbox_relay",
+        "task": "members.tasks.outbox_relay",
         "schedule": crontab(minute="*"),
     },
     # The weekly close: every community whose week has ended in its own time zone gets one
@@ -68,19 +68,3 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
     },
 }
-
-
-# Defined here, in the composition root, so the worker registers it without autodiscovery.
-@app.task(name="community.celery.outbox_relay", ignore_result=True)
-def outbox_relay() -> int:
-    """Beat: relay every outbox row not sent yet, in batches, stopping at a broker error;
-    delete rows sent more than a week ago."""
-    from members import outbox
-
-    outbox.purge()
-    total = 0
-    while True:
-        sent = outbox.relay()
-        total += sent
-        if sent < outbox.BATCH:
-            return total

@@ -71,3 +71,18 @@ def sync_community_phases() -> None:
         "pk", flat=True
     ):
         services.community_sync_phase(community_id=community_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_relay() -> int:
+    """Beat: relay every outbox row not sent yet, in batches, stopping at a broker error;
+    delete rows sent more than a week ago (members/outbox.py)."""
+    from members import outbox
+
+    outbox.purge()
+    total = 0
+    while True:
+        sent = outbox.relay()
+        total += sent
+        if sent < outbox.BATCH:
+            return total

@@ -24,10 +24,10 @@ from django.utils import timezone
 from kombu import pools
 
 from community.celery import app as celery_app
-from community.celery import outbox_relay
 from members import outbox
 from members import tasks as member_tasks
 from members.models import Community, Membership, OutboxTask
+from members.tasks import outbox_relay
 from tests.factories import UserFactory, add_member
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1

@@ -21,8 +21,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 
 from community import degraded
-from community.celery import outbox_relay
 from members.models import Community, Membership, OutboxTask, User
+from members.tasks import outbox_relay
 from questions.models import Comment, Notification
 from rewards import checkout
 from rewards.models import Payment, StripeEvent
