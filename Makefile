@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/community
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint typecheck checks pytest services browser translations messages bench bench-weekly bench-digest clean
+.PHONY: install run test lint typecheck checks pytest e2e services browser translations messages bench bench-weekly bench-digest clean
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ run: install
 
 test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)
-test: install services browser lint typecheck checks pytest
+test: install services browser lint typecheck checks pytest e2e
 
 services: $(STAMP)
 	$(BIN)/python scripts/ensure_services.py
@@ -55,8 +55,13 @@ checks: $(STAMP)
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 	DJANGO_DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# The suite without the browser, then the browser tests in a step of their own; each prints
+# its 15 slowest tests at the end.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --maxprocesses 4
+	$(BIN)/pytest -n auto --maxprocesses 4 -m "not e2e" --durations=15
+
+e2e: $(STAMP)
+	$(BIN)/pytest -n auto --maxprocesses 4 -m e2e --durations=15
 
 # Developer tools: refresh the zh-Hans catalogue after changing strings; run the benchmarks.
 messages: $(STAMP)
