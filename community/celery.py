@@ -57,14 +57,9 @@ app.conf.beat_schedule = {
         "task": "rewards.tasks.stripe_lapse_due",
         "schedule": crontab(minute="5-59/15"),
     },
-    # Stripe: a member an organiser removed (status "left") is not charged again.
     # Stripe Connect: payouts still being sent after 10 minutes are sent again (same key).
     "payouts-pending-sweep": {
         "task": "rewards.tasks.payouts_pending_sweep",
         "schedule": crontab(minute="3-59/10"),
-    },
-    "stripe-leavers-subscriptions-stop": {
-        "task": "rewards.tasks.stripe_leavers_subscriptions_stop",
-        "schedule": crontab(minute="*/5"),
     },
 }

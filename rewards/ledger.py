@@ -134,6 +134,11 @@ def balances(*, community: Community) -> list[tuple[Account, int]]:
     return [(a, int(a.balance)) for a in accounts]
 
 
+def holds_money(community: Community) -> bool:
+    """Whether the community's ledger has accounts (money was recorded in its currency)."""
+    return Account.objects.filter(community=community).exists()
+
+
 def member_balance(*, membership: Membership) -> int:
     """What the community owes a member (their payable account, as a positive number)."""
     total = Entry.objects.filter(

@@ -32,7 +32,7 @@ import datetime
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -206,6 +206,7 @@ def subscriptions_stop(
     at_period_end: bool,
     keep: CheckoutSession | None = None,
     now: datetime.datetime | None = None,
+    paid_only: bool = False,
 ) -> list[int]:
     """Ask Stripe to stop the member's live subscriptions (all but ``keep``): at once, or at
     the end of the paid period. Recorded on our rows now; the calls go out from a task once
@@ -219,6 +220,8 @@ def subscriptions_stop(
     rows = live_subscriptions(membership)
     if keep is not None:
         rows = rows.exclude(pk=keep.pk)
+    if paid_only:  # leave a join still being paid alone
+        rows = rows.filter(status=CheckoutSession.Status.COMPLETED)
     queued = []
     for row in locks.checkouts(rows):
         already = row.cancel_requested_at is not None
@@ -327,33 +330,13 @@ def lapse_due(*, now: datetime.datetime | None = None) -> int:
     return sum(standing_enforce(membership_id=m, now=now) for m in list(candidates))
 
 
-def leavers_subscriptions_stop(*, now: datetime.datetime | None = None) -> int:
-    """The beat job's body: a member who left — an organiser ended the membership by hand
-    (``members`` cannot call the money app) — must not be charged again, so their live
-    subscriptions are stopped at once. The month already paid stays in the fund; an
-    organiser who wants to give it back refunds it in Stripe. Returns how many were queued."""
-    now = now or timezone.now()
-    leavers = (
-        live_subscriptions_all()
-        .filter(
-            membership__status=Membership.Status.LEFT,
-            cancel_requested_at__isnull=True,
-            # a join still being paid (a former member coming back) is not stopped
-            status=CheckoutSession.Status.COMPLETED,
-        )
-        .values_list("membership_id", flat=True)
-        .distinct()
-        .order_by("membership_id")
-    )
-    queued = 0
-    for membership_id in list(leavers):
-        try:
-            with transaction.atomic():
-                membership = locks.memberships([membership_id]).get(membership_id)
-                if membership is not None and membership.status == Membership.Status.LEFT:
-                    queued += len(
-                        subscriptions_stop(membership=membership, at_period_end=False, now=now)
-                    )
-        except DatabaseError:  # a lock conflict with a webhook, say: the next run tries again
-            logger.exception("Could not stop the subscriptions of membership %s", membership_id)
-    return queued
+def member_left(membership: Membership, *, now: datetime.datetime | None = None) -> list[int]:
+    """An organiser ended the membership (members.reactions, wired by community/): their
+    live subscriptions are stopped at once, so they are not charged again. The month already
+    paid stays in the fund; an organiser who wants to give it back refunds it in Stripe. A
+    join still being paid (a former member coming back) is not stopped. Called in the
+    change's transaction; returns the checkout ids queued."""
+    locked = locks.memberships([membership.pk]).get(membership.pk)
+    if locked is None or locked.status != Membership.Status.LEFT:
+        return []
+    return subscriptions_stop(membership=locked, at_period_end=False, now=now, paid_only=True)

@@ -52,12 +52,6 @@ def stripe_lapse_due() -> None:
     standing.lapse_due()
 
 
-@shared_task(ignore_result=True)
-def stripe_leavers_subscriptions_stop() -> None:
-    """Beat: stop charging members whose membership an organiser ended by hand."""
-    standing.leavers_subscriptions_stop()
-
-
 @shared_task(
     ignore_result=True,
     autoretry_for=(stripe_gateway.StripeUnavailableError,),

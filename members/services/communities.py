@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from members import selectors
 from members.models import Community, CommunityAuditLog, Membership, Tag, User
+from members.reactions import reactions
 from members.services.profiles import profile_create
 
 Role = Membership.Role
@@ -130,7 +131,7 @@ def community_update(
         locked = Community.objects.select_for_update().get(pk=community.pk)
         before = {f: getattr(locked, f) for f in changes}
         if changes.get("currency", locked.currency) != locked.currency and (
-            locked.accounts.exists()  # the money app's ledger accounts (rewards.Account)
+            reactions.holds_money(locked)  # the money app's ledger (wired by community/)
         ):
             raise ValidationError(
                 {

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from members import outbox, tasks
 from members.models import Community, CommunityAuditLog, Membership, User
+from members.reactions import reactions
 from members.services import communities
 from members.services.communities import audit
 from members.services.profiles import profile_create, profile_update, refresh_search
@@ -230,10 +231,13 @@ def membership_change(
             )
             if new_status == Status.ACTIVE:
                 locked.activated_at = timezone.now()
+        left = new_status == Status.LEFT and locked.status != Status.LEFT
         locked.role, locked.status = new_role, new_status
         locked.save(update_fields=["role", "status", "activated_at"])
         refresh_search(membership=locked)
         communities.sync_phase(community=community)
+        if left:  # e.g. the money app stops their subscription: no charge after leaving
+            reactions.membership_left(locked)
     return locked
 
 
