@@ -312,7 +312,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 # --- Stripe -----------------------------------------------------------------------------------
-# Payments through Stripe Checkout and its webhooks (rewards.stripe_gateway). Without a secret
+# Payments through Stripe Checkout and its webhooks (rewards.stripe.gateway). Without a secret
 # key the join and tip pages say paying online is not set up. Fees are sent inline
 # (price_data) because every community sets its own, so no Stripe prices need creating.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -10,7 +10,7 @@ from community.api import not_found as api_not_found
 from members import views as member_views
 from members.scoped_admin import moderation_site
 from members.webhooks import email_tracking
-from rewards.stripe_views import stripe_webhook
+from rewards.stripe.views import stripe_webhook
 
 # Staff sign in through allauth (rate limits, two-factor), not the admin's own form.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]

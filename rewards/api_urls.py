@@ -1,6 +1,7 @@
 from django.urls import path
 
-from rewards import api, stripe_api
+from rewards import api
+from rewards.stripe import api as stripe_api
 
 urlpatterns = [
     path("communities/<slug:slug>/payments/", api.PaymentListView.as_view(), name="api-payments"),

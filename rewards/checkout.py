@@ -8,7 +8,7 @@ documented order), and only then calls Stripe, after the commit (never holding a
 the network), with the row's id as idempotency key. A second start within the session's
 lifetime — a double click, a second tab — reuses the row, so Stripe returns the same session
 and nobody pays twice. Nothing here makes anyone a member: only the webhook that says "paid"
-does (rewards.stripe_events).
+does (rewards.stripe.events).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from members.currency import max_minor
 from members.models import Community, CommunityAuditLog, Membership, User
 from members.services.profiles import profile_create
 from questions.models import Answer
-from rewards import locks, services, stripe_gateway
+from rewards import locks, services
 from rewards.models import CheckoutSession
+from rewards.stripe import gateway as stripe_gateway
 
 Kind = CheckoutSession.Kind
 Status = CheckoutSession.Status

@@ -37,7 +37,7 @@ from members import services as member_services
 from members.currency import format_amount, to_major
 from members.exports import cell
 from members.models import Community, CommunityAuditLog, Membership, User
-from rewards import ledger, locks, services, stripe_gateway
+from rewards import ledger, locks, services
 from rewards.models import (
     Account,
     CheckoutSession,
@@ -48,6 +48,7 @@ from rewards.models import (
     Prize,
     Transaction,
 )
+from rewards.stripe import gateway as stripe_gateway
 
 logger = logging.getLogger(__name__)
 

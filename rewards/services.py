@@ -192,7 +192,7 @@ def payment_reverse(
                 return existing
         if locked.method == Payment.Method.STRIPE and reason == Refund.Reason.CORRECTION:
             # Stripe still holds that money: it goes back as a refund at Stripe, and the
-            # ledger follows the webhook (rewards.stripe_events).
+            # ledger follows the webhook (rewards.stripe.events).
             raise ValidationError(
                 {
                     "payment": _(

@@ -40,8 +40,9 @@ from django.utils.translation import gettext as _
 from members import outbox
 from members import services as member_services
 from members.models import CommunityAuditLog, Membership
-from rewards import locks, stripe_gateway
+from rewards import locks
 from rewards.models import CheckoutSession, Payment
+from rewards.stripe import gateway as stripe_gateway
 
 Standing = CheckoutSession.SubscriptionStatus
 logger = logging.getLogger(__name__)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from rewards import payouts, standing, stripe_events, stripe_gateway, webhooks
+from rewards import payouts, standing, webhooks
+from rewards.stripe import events as stripe_events
+from rewards.stripe import gateway as stripe_gateway
 
 
 @shared_task(ignore_result=True)

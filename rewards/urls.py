@@ -1,6 +1,7 @@
 from django.urls import path
 
-from rewards import stripe_views, views, weekly_views
+from rewards import views, weekly_views
+from rewards.stripe import views as stripe_views
 
 app_name = "rewards"
 
@@ -30,7 +31,7 @@ urlpatterns = [
         views.payment_reverse,
         name="payment_reverse",
     ),
-    # Paying through Stripe Checkout (rewards.stripe_views).
+    # Paying through Stripe Checkout (rewards.stripe.views).
     path(
         "c/<slug:slug>/fund/subscription/cancel/",
         stripe_views.subscription_cancel,

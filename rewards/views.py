@@ -26,7 +26,7 @@ from members.pagination import CappedPaginator
 from rewards import charts, exports, ledger, selectors, services, standing
 from rewards.forms import LedgerFilterForm, OfflinePaymentForm, ReverseForm
 from rewards.models import Payment, Refund
-from rewards.stripe_views import with_checkout_csp
+from rewards.stripe.views import with_checkout_csp
 
 
 def money_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

@@ -25,8 +25,9 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from members import outbox
-from rewards import stripe_events, stripe_gateway
 from rewards.models import StripeEvent
+from rewards.stripe import events as stripe_events
+from rewards.stripe import gateway as stripe_gateway
 
 logger = logging.getLogger(__name__)
 

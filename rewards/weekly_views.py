@@ -22,10 +22,11 @@ from members import weeks
 from members.errors import add_to_form
 from members.models import Community, Membership, User
 from members.pagination import CappedPaginator
-from rewards import fairplay, payouts, results, stripe_gateway
+from rewards import fairplay, payouts, results
 from rewards.forms import PayoutBatchForm, VoidForm
 from rewards.models import ConnectedAccount, PayoutBatch, Prize
-from rewards.stripe_views import STRIPE_CONNECT_ORIGIN, with_checkout_csp
+from rewards.stripe import gateway as stripe_gateway
+from rewards.stripe.views import STRIPE_CONNECT_ORIGIN, with_checkout_csp
 from rewards.views import money_page
 
 

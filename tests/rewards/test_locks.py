@@ -16,8 +16,10 @@ from django.db.models import Model
 from django.test import Client
 
 from members.models import Membership
-from rewards import checkout, locks, standing, stripe_events, stripe_gateway, webhooks
+from rewards import checkout, locks, standing, webhooks
 from rewards.models import CheckoutSession, Payment, Refund, StripeEvent
+from rewards.stripe import events as stripe_events
+from rewards.stripe import gateway as stripe_gateway
 from tests.factories import UserFactory, make_community
 from tests.rewards import fake_stripe as fs
 from tests.rewards.fake_stripe import FakeStripe, Recorded, deliver

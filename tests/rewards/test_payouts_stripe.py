@@ -20,8 +20,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from members.models import Community, CommunityAuditLog, Membership
-from rewards import ledger, payouts, stripe_gateway, tasks
+from rewards import ledger, payouts, tasks
 from rewards.models import Account, ConnectedAccount, Entry, Payout, StripeEvent, Transaction
+from rewards.stripe import gateway as stripe_gateway
 from tests.factories import add_member, bulk_prizes, mfa_token
 from tests.rewards import fake_stripe as fs
 from tests.rewards.fake_stripe import FakeStripe, deliver

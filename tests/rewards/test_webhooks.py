@@ -1186,7 +1186,7 @@ def test_database_trouble_leaves_the_event_for_the_sweep(
 ) -> None:
     from django.db import OperationalError
 
-    from rewards import stripe_events
+    from rewards.stripe import events as stripe_events
 
     real = stripe_events.handle
 
@@ -1228,7 +1228,7 @@ def test_the_tip_is_split_by_the_fee_the_tipper_was_shown(
 def test_a_retry_after_stripe_failed_sends_the_very_same_request(
     fake_stripe: FakeStripe, community: Community
 ) -> None:
-    from rewards import stripe_gateway
+    from rewards.stripe import gateway as stripe_gateway
 
     user = UserFactory()
     fake_stripe.fail_with = (500, {"type": "api_error", "message": "down"})

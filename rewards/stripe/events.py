@@ -41,8 +41,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from members import outbox
-from rewards import locks, payouts, services, standing, stripe_gateway, tips
+from rewards import locks, payouts, services, standing, tips
 from rewards.models import CheckoutSession, Payment, Refund, StripeEvent
+from rewards.stripe import gateway as stripe_gateway
 
 Event = Mapping[str, Any]
 

@@ -212,7 +212,7 @@ def subscription_stop(*, subscription_id: str, key: str, at_period_end: bool) ->
 
 
 # The metadata "purpose" of a Checkout session (mode "setup") that changes how a member's
-# subscription is paid; its completion is handled in rewards.stripe_events.
+# subscription is paid; its completion is handled in rewards.stripe.events.
 PAYMENT_METHOD_PURPOSE = "payment_method"
 
 

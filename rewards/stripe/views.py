@@ -34,8 +34,9 @@ from members import access as member_access
 from members.currency import format_amount, to_minor
 from members.errors import add_to_form, error_dict
 from questions import access as question_access
-from rewards import checkout, standing, stripe_gateway, webhooks
+from rewards import checkout, standing, webhooks
 from rewards.models import CheckoutSession
+from rewards.stripe import gateway as stripe_gateway
 
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 STRIPE_CONNECT_ORIGIN = "https://connect.stripe.com"

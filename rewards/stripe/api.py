@@ -19,14 +19,15 @@ from rest_framework.views import APIView
 from members import access as member_access
 from members.serializers import MinorUnitsField, StrictPayloadMixin
 from questions import access as question_access
-from rewards import checkout, standing, stripe_gateway
+from rewards import checkout, standing
 from rewards.models import CheckoutSession
 from rewards.serializers import (
     CheckoutOutputSerializer,
     PaymentMethodPageSerializer,
     SubscriptionCancelledSerializer,
 )
-from rewards.stripe_views import checkout_urls, payment_method_urls
+from rewards.stripe import gateway as stripe_gateway
+from rewards.stripe.views import checkout_urls, payment_method_urls
 
 
 class StripeUnavailable(APIException):
