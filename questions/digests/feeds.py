@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
@@ -50,7 +51,7 @@ class DigestFeed(Feed):
             return _("%(community)s: weekly digests") % {"community": obj.community.name}
 
     def link(self, obj: Membership) -> str:
-        return settings.SITE_URL + f"/c/{obj.community.slug}/digests/"
+        return settings.SITE_URL + reverse("digests:archive", kwargs={"slug": obj.community.slug})
 
     def subtitle(self, obj: Membership) -> str:
         with translation.override(mail.language_of(obj.user)):

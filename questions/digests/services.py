@@ -176,17 +176,10 @@ def _check_curator(editor: Membership, digest: Digest) -> None:
 
 
 def _summary(value: object) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError({"summary": _("Enter text.")}, code="invalid")
-    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if "\x00" in text:
-        raise ValidationError({"summary": _("Null characters are not allowed.")}, code="null")
-    if len(text) > SUMMARY_MAX:
-        raise ValidationError(
-            {"summary": _("At most %(max)d characters.") % {"max": SUMMARY_MAX}},
-            code="max_length",
-        )
-    return text
+    """The summary as the questions' other texts are cleaned (questions.services._text)."""
+    from questions.services import _text
+
+    return _text(value, "summary", required=False, max_length=SUMMARY_MAX)
 
 
 def _snapshot(digest: Digest) -> list[dict[str, Any]]:
