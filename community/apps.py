@@ -10,6 +10,6 @@ class CommunityConfig(AppConfig):
         # The composition root wires what members' changes mean to the apps on its right
         # (members.reactions): explicit calls, not signals and not polling.
         from members import reactions
-        from rewards import ledger, standing
+        from rewards import ledger, subscriptions
 
-        reactions.wire(membership_left=standing.member_left, holds_money=ledger.holds_money)
+        reactions.wire(membership_left=subscriptions.member_left, holds_money=ledger.holds_money)

@@ -8,10 +8,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from members import services
+from members import audit, services
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
 
 
@@ -83,12 +84,31 @@ class TagAdmin(admin.ModelAdmin):
     raw_id_fields = ("community", "created_by")
 
 
+class AuditEventFilter(admin.SimpleListFilter):
+    """The events every app registered with members.audit, by name."""
+
+    title = _("event")
+    parameter_name = "event"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return audit.choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(event=value) if value else queryset
+
+
 @admin.register(CommunityAuditLog)
 class CommunityAuditLogAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only."""
 
-    list_display = ("created_at", "community", "event", "actor", "membership")
-    list_filter = ("event", "community")
+    list_display = ("created_at", "community", "event_name", "actor", "membership")
+    list_filter = (AuditEventFilter, "community")
+
+    @admin.display(description=_("event"), ordering="event")
+    def event_name(self, obj: CommunityAuditLog) -> str:
+        return obj.get_event_display()
+
     list_select_related = ("community", "actor")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -17,8 +17,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from members import services
+from members.audit import Event as MemberEvent
 from members.errors import error_dict
-from members.models import Community, CommunityAuditLog, Membership
+from members.models import Community, Membership
 
 COLUMNS: tuple[str, ...] = (
     "email",
@@ -168,7 +169,7 @@ def members_import(
     services.community_sync_phase(community_id=community.pk)
     services.audit(
         community=community,
-        event=CommunityAuditLog.Event.MEMBERS_IMPORTED,
+        event=MemberEvent.MEMBERS_IMPORTED,
         actor=actor.user,
         membership=actor,
         data={"added": report.added, "rejected": len(report.rejected)},

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members import audit
 from members.currency import Currency
 from members.search import SearchDocumentField
 
@@ -451,29 +452,8 @@ class Profile(models.Model):
 
 class CommunityAuditLog(models.Model):
     """Who changed what in a community, written in the same transaction as the change
-    (Zulip's RealmAuditLog). Rows are never updated or deleted."""
-
-    class Event(models.TextChoices):
-        COMMUNITY_CREATED = "community_created", _("Community created")
-        SETTINGS_CHANGED = "settings_changed", _("Settings changed")
-        PHASE_CHANGED = "phase_changed", _("Privacy phase changed")
-        MEMBER_ADDED = "member_added", _("Member added")
-        ROLE_CHANGED = "role_changed", _("Role changed")
-        STATUS_CHANGED = "status_changed", _("Status changed")
-        MEMBERS_IMPORTED = "members_imported", _("Members imported")
-        PAYMENT_RECORDED = "payment_recorded", _("Payment recorded")
-        PAYMENT_REVERSED = "payment_reversed", _("Payment refunded or reversed")
-        WEEK_CLOSED = "week_closed", _("Week closed")
-        PRIZE_VOIDED = "prize_voided", _("Prize voided")
-        PAYOUT_RECORDED = "payout_recorded", _("Payout recorded")
-        PAYOUT_FAILED = "payout_failed", _("Payout failed or reversed")
-        ROSTER_JOINED = "roster_joined", _("Signed up to moderate")
-        ROSTER_LEFT = "roster_left", _("Withdrew from the moderator roster")
-        ROSTER_REMOVED = "roster_removed", _("Removed from the moderator roster")
-        SHIFTS_SWAPPED = "shifts_swapped", _("Moderator shifts swapped")
-        MODERATOR_PAY_ADJUSTED = "moderator_pay_adjusted", _("Moderator pay adjusted")
-        DIGEST_PUBLISHED = "digest_published", _("Digest published")
-        DIGEST_EDITED = "digest_edited", _("Published digest edited")
+    (Zulip's RealmAuditLog). Rows are never updated or deleted. Each app names the events it
+    writes in its own ``audit`` module (members.audit keeps the vocabulary)."""
 
     community = models.ForeignKey(
         Community,
@@ -489,7 +469,8 @@ class CommunityAuditLog(models.Model):
         related_name="+",
         verbose_name=_("actor"),
     )
-    event = models.CharField(_("event"), max_length=32, choices=Event.choices)
+    # The event's value; its name comes from members.audit, where each app registers its own.
+    event = models.CharField(_("event"), max_length=audit.MAX_LENGTH)
     membership = models.ForeignKey(
         Membership,
         on_delete=models.PROTECT,
@@ -508,6 +489,9 @@ class CommunityAuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+    def get_event_display(self) -> str:
+        return str(audit.label(self.event))
 
 
 class UndeliverableAddress(models.Model):

@@ -26,6 +26,7 @@ from rewards.models import (
     Prize,
     Refund,
     StripeEvent,
+    Subscription,
     Transaction,
     WeekClose,
 )
@@ -137,6 +138,45 @@ class CheckoutSessionAdmin(ReadOnlyAdmin):
         "stripe_customer_id",
     )
     list_select_related = ("community", "membership")
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    """Members' monthly subscriptions (the join checkouts that started them) and their
+    standing, as the webhooks reported it."""
+
+    list_display = (
+        "stripe_subscription_id",
+        "community",
+        "membership",
+        "subscription_status",
+        "latest_invoice_paid",
+        "grace_until",
+        "period_end",
+        "cancel_requested_at",
+        "ended_at",
+    )
+    list_filter = ("subscription_status", "cancel_at_period_end", "community")
+    search_fields = ("stripe_subscription_id", "stripe_customer_id", "latest_invoice_id")
+    list_select_related = ("community", "membership")
+    fields = (
+        "community",
+        "membership",
+        "stripe_subscription_id",
+        "stripe_customer_id",
+        "monthly_amount",
+        "currency",
+        "subscription_status",
+        "latest_invoice_id",
+        "latest_invoice_created",
+        "latest_invoice_paid",
+        "grace_until",
+        "period_end",
+        "cancel_requested_at",
+        "cancel_at_period_end",
+        "ended_at",
+        "created_at",
+    )
 
 
 @admin.register(StripeEvent)

@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import services as member_services
+from members.audit import Event as MemberEvent
 from members.currency import max_minor
-from members.models import Community, CommunityAuditLog, Membership, User
+from members.models import Community, Membership, User
 from members.services.profiles import profile_create
 from questions.models import Answer
 from rewards import locks, services
@@ -111,7 +112,7 @@ def _membership_for(*, user: User, community: Community) -> Membership:
         return locks.membership(made)
     member_services.audit(
         community=community,
-        event=CommunityAuditLog.Event.MEMBER_ADDED,
+        event=MemberEvent.MEMBER_ADDED,
         actor=user,
         membership=membership,
         data={"role": membership.role, "status": membership.status, "joined_via": "paid"},

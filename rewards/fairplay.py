@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 from members import services as member_services
 from members import weeks
 from members.currency import format_amount
-from members.models import Community, CommunityAuditLog, Membership, Profile, User
+from members.models import Community, Membership, Profile, User
 from questions.models import Vote
 from rewards import ledger, locks, payouts, services
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, BudgetAdjustment, Payout, Prize, Transaction
 
 # Accounts that became active this long before voting opened (or later) are flagged.
@@ -228,7 +229,7 @@ def prize_void(
         locked.save(update_fields=["voided_at", "void_reason", "voided_by", "void_transaction"])
         member_services.audit(
             community=community,
-            event=CommunityAuditLog.Event.PRIZE_VOIDED,
+            event=MoneyEvent.PRIZE_VOIDED,
             actor=actor,
             membership=winner,
             data={

@@ -324,7 +324,8 @@ class CheckoutSession(models.Model):
     find their way back to it through that metadata.
 
     A join row also keeps the standing of the subscription it started (``subscription_*``):
-    the facts the webhooks told us, from which the lapse job decides (rewards.standing)."""
+    the facts the webhooks told us, from which the lapse job decides (rewards.standing).
+    Seen as a subscription, that row is a ``Subscription`` (the proxy below)."""
 
     class Kind(models.TextChoices):
         JOIN = "join", _("Joining")
@@ -447,6 +448,44 @@ class CheckoutSession(models.Model):
     def amount_due(self) -> int:
         """What the customer pays at checkout."""
         return self.entrance_amount + self.monthly_amount + self.tip_amount
+
+
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def live(self) -> SubscriptionQuerySet:
+        """The subscriptions Stripe may still charge."""
+        return self.filter(ended_at__isnull=True)
+
+
+class SubscriptionManager(models.Manager["Subscription"]):
+    def get_queryset(self) -> SubscriptionQuerySet:
+        return (
+            SubscriptionQuerySet(self.model, using=self._db)
+            .filter(kind=CheckoutSession.Kind.JOIN)
+            .exclude(stripe_subscription_id="")
+        )
+
+    def live(self) -> SubscriptionQuerySet:
+        return self.get_queryset().live()
+
+
+class Subscription(CheckoutSession):
+    """A member's monthly Stripe subscription: the join checkout that started it, seen as
+    the subscription it became (a proxy — one row, so a checkout and its subscription can
+    never disagree). Its standing (``subscription_status``, the newest invoice, the grace
+    deadline, the paid period, the end) is kept by rewards.standing from the webhooks' facts;
+    what a member or an organiser does to it (cancel, stop, change how it is paid) is in
+    rewards.subscriptions."""
+
+    objects = SubscriptionManager()  # type: ignore[misc]
+
+    class Meta:
+        proxy = True
+        verbose_name = _("monthly subscription")
+        verbose_name_plural = _("monthly subscriptions")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_subscription_id} ({self.get_subscription_status_display()})"
 
 
 # --- The weekly vote and close (SPEC §2.5) -----------------------------------------------------

@@ -36,8 +36,9 @@ from members import outbox, privacy
 from members import services as member_services
 from members.currency import format_amount, to_major
 from members.exports import cell
-from members.models import Community, CommunityAuditLog, Membership, User
+from members.models import Community, Membership, User
 from rewards import ledger, locks, services
+from rewards.audit import Event as MoneyEvent
 from rewards.models import (
     Account,
     CheckoutSession,
@@ -316,7 +317,7 @@ def _record(
         _post_paid(payout, now)
     member_services.audit(
         community=community,
-        event=CommunityAuditLog.Event.PAYOUT_RECORDED,
+        event=MoneyEvent.PAYOUT_RECORDED,
         actor=actor,
         membership=membership,
         data={
@@ -543,7 +544,7 @@ def payout_failed(*, payout_id: int, error: str) -> Payout | None:
         _back_to_payable(payout, f"payout:{payout.pk}:failed", Account.Kind.PAYOUTS_IN_TRANSIT, now)
         member_services.audit(
             community=payout.community,
-            event=CommunityAuditLog.Event.PAYOUT_FAILED,
+            event=MoneyEvent.PAYOUT_FAILED,
             actor=None,
             membership=payout.membership,
             data={"payout": payout.pk, "error": error[:500]},
@@ -566,7 +567,7 @@ def transfer_reversed(*, payout_id: int, at: datetime.datetime) -> Payout | None
         _back_to_payable(payout, f"payout:{payout.pk}:reversed", Account.Kind.PROVIDER_CASH, at)
         member_services.audit(
             community=payout.community,
-            event=CommunityAuditLog.Event.PAYOUT_FAILED,
+            event=MoneyEvent.PAYOUT_FAILED,
             actor=None,
             membership=payout.membership,
             data={"payout": payout.pk, "reversed": True},

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from members import services as member_services
 from members.currency import format_amount, max_minor
-from members.models import Community, CommunityAuditLog, Membership, User
-from rewards import ledger, locks, standing
+from members.models import Community, Membership, User
+from rewards import ledger, locks, standing, subscriptions
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, Payment, Prize, Refund, Transaction
 
 Kind = Payment.Kind
@@ -144,7 +145,7 @@ def payment_record(
         )
         member_services.audit(
             community=community,
-            event=CommunityAuditLog.Event.PAYMENT_RECORDED,
+            event=MoneyEvent.PAYMENT_RECORDED,
             actor=recorded_by,
             membership=locked,
             data={"payment": payment.pk, "kind": kind, "amount": value, "method": method},
@@ -184,7 +185,7 @@ def payment_reverse(
     with transaction.atomic():
         payer = locks.membership(payment.membership_id)  # a payment's payer never changes
         if money_taken_back and payment.kind in (Kind.ENTRANCE, Kind.MONTHLY):
-            locks.checkouts(standing.live_subscriptions(payer))
+            locks.checkouts(subscriptions.live_subscriptions(payer))
         locked = locks.payment(payment.pk)
         if stripe_id:
             existing = Refund.objects.filter(stripe_id=stripe_id).first()
@@ -236,14 +237,14 @@ def payment_reverse(
         )
         member_services.audit(
             community=locked.community,
-            event=CommunityAuditLog.Event.PAYMENT_REVERSED,
+            event=MoneyEvent.PAYMENT_REVERSED,
             actor=recorded_by,
             membership=locked.membership,
             data={"payment": locked.pk, "refund": refund.pk, "reason": reason, "amount": value},
         )
         if locked.kind == Kind.ENTRANCE and money_taken_back:
             member_services.membership_end(membership=payer, reason=reason, actor=recorded_by)
-            standing.subscriptions_stop(membership=payer, at_period_end=False)
+            subscriptions.subscriptions_stop(membership=payer, at_period_end=False)
         elif (
             locked.kind == Kind.MONTHLY
             and money_taken_back
@@ -263,4 +264,4 @@ def _lapse_for_money_back(*, membership_id: int, reason: str) -> None:
         membership.role != Membership.Role.ORGANISER
     ):
         standing.member_lapse(membership=membership, reason=f"monthly_{reason}")
-    standing.subscriptions_stop(membership=membership, at_period_end=False)
+    subscriptions.subscriptions_stop(membership=membership, at_period_end=False)

@@ -2,7 +2,8 @@
 subscription (SPEC §2.2: a failed monthly payment gets a grace period, then the member lapses
 — read-only — and paying again restores them).
 
-The webhooks record *facts* on the join's CheckoutSession row — the newest invoice and
+The webhooks record *facts* on the subscription (``rewards.models.Subscription``, the join's
+checkout row) — the newest invoice and
 whether it is paid, the earliest failure's grace deadline, when the subscription ended and
 the end of the period paid for — each update written so that the facts come out the same
 whatever order the events arrive in. The lapse moment is computed from the facts:
@@ -19,11 +20,9 @@ and stays in the fund; "left" is for a refunded or disputed entrance fee. Organi
 lapse automatically (a community needs its organisers). ``standing_enforce`` is idempotent;
 the beat job ``rewards.tasks.stripe_lapse_due`` runs it for everyone due.
 
-Locks go through rewards.locks in its order: the Membership first, then its CheckoutSession
-rows (``subscriptions_stop`` locks the member's subscriptions; call it with the membership
-locked). Nothing here calls Stripe while holding a lock: stopping a subscription or setting
-its payment method is recorded (or read from the stored webhook event) and sent from a task
-after the commit (``subscription_stop_send``, ``payment_method_saved``).
+Locks go through rewards.locks in its order: the Membership first, then its subscriptions.
+What members and organisers do to a subscription (cancel, stop, change how it is paid) is in
+rewards.subscriptions; this module only keeps the standing and applies the lapse rules.
 """
 
 from __future__ import annotations
@@ -31,18 +30,14 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from members import outbox
 from members import services as member_services
-from members.models import CommunityAuditLog, Membership
+from members.audit import Event as MemberEvent
+from members.models import Membership
 from rewards import locks
-from rewards.models import CheckoutSession, Payment
-from rewards.stripe import gateway as stripe_gateway
+from rewards.models import CheckoutSession, Payment, Subscription
 
 Standing = CheckoutSession.SubscriptionStatus
 logger = logging.getLogger(__name__)
@@ -133,10 +128,9 @@ def lapse_moment(row: CheckoutSession) -> datetime.datetime | None:
     return None
 
 
-def _newest_subscription(membership: Membership) -> CheckoutSession | None:
+def _newest_subscription(membership: Membership) -> Subscription | None:
     return (
-        CheckoutSession.objects.filter(membership=membership, kind=CheckoutSession.Kind.JOIN)
-        .exclude(stripe_subscription_id="")
+        Subscription.objects.filter(membership=membership)
         .select_related("community")
         .order_by("-pk")
         .first()
@@ -181,7 +175,7 @@ def member_lapse(*, membership: Membership, reason: str) -> None:
     membership.save(update_fields=["status"])
     member_services.audit(
         community=membership.community,
-        event=CommunityAuditLog.Event.STATUS_CHANGED,
+        event=MemberEvent.STATUS_CHANGED,
         actor=None,
         membership=membership,
         data={"from": Membership.Status.ACTIVE, "to": Membership.Status.LAPSED, "reason": reason},
@@ -189,138 +183,11 @@ def member_lapse(*, membership: Membership, reason: str) -> None:
     member_services.profile_refresh_search(membership_id=membership.pk)
 
 
-def live_subscriptions_all() -> QuerySet[CheckoutSession]:
-    """Every subscription Stripe may still charge."""
-    return CheckoutSession.objects.filter(
-        kind=CheckoutSession.Kind.JOIN, ended_at__isnull=True
-    ).exclude(stripe_subscription_id="")
-
-
-def live_subscriptions(membership: Membership) -> QuerySet[CheckoutSession]:
-    """The member's subscriptions Stripe may still charge."""
-    return live_subscriptions_all().filter(membership=membership)
-
-
-def subscriptions_stop(
-    *,
-    membership: Membership,
-    at_period_end: bool,
-    keep: CheckoutSession | None = None,
-    now: datetime.datetime | None = None,
-    paid_only: bool = False,
-) -> list[int]:
-    """Ask Stripe to stop the member's live subscriptions (all but ``keep``): at once, or at
-    the end of the paid period. Recorded on our rows now; the calls go out from a task once
-    this transaction commits (never holding a lock over the network). Asking again, or for
-    less than was asked, changes nothing. Returns the checkout ids queued. Call in a
-    transaction with ``membership`` locked (rewards.locks): its checkouts are locked here,
-    after it."""
-    from rewards import tasks
-
-    now = now or timezone.now()
-    rows = live_subscriptions(membership)
-    if keep is not None:
-        rows = rows.exclude(pk=keep.pk)
-    if paid_only:  # leave a join still being paid alone
-        rows = rows.filter(status=CheckoutSession.Status.COMPLETED)
-    queued = []
-    for row in locks.checkouts(rows):
-        already = row.cancel_requested_at is not None
-        if already and (at_period_end or not row.cancel_at_period_end):
-            continue
-        row.cancel_requested_at, row.cancel_at_period_end = now, at_period_end
-        row.save(update_fields=["cancel_requested_at", "cancel_at_period_end"])
-        queued.append(row.pk)
-    for pk in queued:
-        outbox.enqueue(tasks.stripe_subscription_stop, pk)
-    return queued
-
-
-def current_subscription(membership: Membership) -> CheckoutSession | None:
-    """The member's subscription Stripe may still charge, newest first (None: none)."""
-    return live_subscriptions(membership).order_by("-pk").first()
-
-
-def subscription_cancel(*, membership: Membership) -> CheckoutSession:
-    """The member cancels their monthly subscription: it stops at the end of the period paid
-    for, and they stay a member until then (then they lapse; paying again resumes). Raises
-    ValidationError when there is nothing to cancel. Locks the membership, then its
-    subscriptions (the order of rewards.locks); Stripe is told by a task after the commit."""
-    with transaction.atomic():
-        locked = locks.membership(membership.pk)
-        row = current_subscription(locked)
-        if row is None:
-            raise ValidationError(
-                {"subscription": _("You have no monthly subscription to cancel.")},
-                code="none",
-            )
-        subscriptions_stop(membership=locked, at_period_end=True)
-        row.refresh_from_db()
-    return row
-
-
-def payment_method_update_url(
-    *,
-    membership: Membership,
-    success_url: str,
-    cancel_url: str,
-    now: datetime.datetime | None = None,
-) -> str:
-    """Where the member changes how their monthly subscription is paid (after a failed
-    payment, say): a Stripe Checkout page that saves a new card or account, charging
-    nothing. Raises ValidationError when there is no subscription to change,
-    StripeUnavailableError when Stripe cannot be asked. A second ask within the same minute
-    gets the same page (the idempotency key names our row and the minute)."""
-    now = now or timezone.now()
-    row = current_subscription(membership)
-    if row is None or not row.stripe_customer_id or row.cancel_requested_at is not None:
-        raise ValidationError(
-            {"subscription": _("You have no monthly subscription to change.")}, code="none"
-        )
-    return stripe_gateway.payment_method_checkout(
-        checkout=row,
-        success_url=success_url,
-        cancel_url=cancel_url,
-        key=f"payment-method:{row.pk}:{int(now.timestamp()) // 60}",
-    )
-
-
-def payment_method_saved(*, row: CheckoutSession, setup_intent_id: str) -> bool:
-    """Stripe saved the member's new card or account (a setup Checkout of ``row``'s member):
-    the subscription is charged with it from now on, its failed invoice included when Stripe
-    tries again. Nothing to do for a subscription that has ended. Idempotent (the key names
-    the SetupIntent). It calls Stripe: call it holding no lock — it runs in the task
-    rewards.tasks.stripe_payment_method_set, queued on commit by the webhook's handler."""
-    if row.ended_at is not None or not row.stripe_subscription_id:
-        return False
-    return bool(
-        stripe_gateway.subscription_payment_method_set(
-            subscription_id=row.stripe_subscription_id, setup_intent_id=setup_intent_id
-        )
-    )
-
-
-def subscription_stop_send(*, checkout_id: int) -> bool:
-    """The task's body: tell Stripe what we recorded (idempotent: the key names our row and
-    the kind of stop). Returns whether a call went out."""
-    row = CheckoutSession.objects.filter(pk=checkout_id).first()
-    if row is None or row.cancel_requested_at is None or row.ended_at is not None:
-        return False
-    kind = "cancel-at-period-end" if row.cancel_at_period_end else "cancel"
-    stripe_gateway.subscription_stop(
-        subscription_id=row.stripe_subscription_id,
-        key=f"{kind}:{row.pk}",
-        at_period_end=row.cancel_at_period_end,
-    )
-    return True
-
-
 def lapse_due(*, now: datetime.datetime | None = None) -> int:
     """The beat job's body: lapse every member who is due. Returns how many lapsed."""
     now = now or timezone.now()
     candidates = (
-        CheckoutSession.objects.filter(
-            kind=CheckoutSession.Kind.JOIN,
+        Subscription.objects.filter(
             subscription_status__in=[Standing.PAST_DUE, Standing.CANCELLED],
             membership__status=Membership.Status.ACTIVE,
         )
@@ -329,15 +196,3 @@ def lapse_due(*, now: datetime.datetime | None = None) -> int:
         .order_by("membership_id")
     )
     return sum(standing_enforce(membership_id=m, now=now) for m in list(candidates))
-
-
-def member_left(membership: Membership, *, now: datetime.datetime | None = None) -> list[int]:
-    """An organiser ended the membership (members.reactions, wired by community/): their
-    live subscriptions are stopped at once, so they are not charged again. The month already
-    paid stays in the fund; an organiser who wants to give it back refunds it in Stripe. A
-    join still being paid (a former member coming back) is not stopped. Called in the
-    change's transaction; returns the checkout ids queued."""
-    locked = locks.memberships([membership.pk]).get(membership.pk)
-    if locked is None or locked.status != Membership.Status.LEFT:
-        return []
-    return subscriptions_stop(membership=locked, at_period_end=False, now=now, paid_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from rewards import payouts, standing, webhooks
+from rewards import payouts, standing, subscriptions, webhooks
 from rewards.stripe import events as stripe_events
 from rewards.stripe import gateway as stripe_gateway
 
@@ -31,7 +31,7 @@ def stripe_events_sweep() -> None:
 def stripe_subscription_stop(checkout_id: int) -> None:
     """Tell Stripe to stop a subscription we recorded as to be stopped (retried while Stripe
     cannot be reached)."""
-    standing.subscription_stop_send(checkout_id=checkout_id)
+    subscriptions.subscription_stop_send(checkout_id=checkout_id)
 
 
 @shared_task(

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members import services as member_services
-from members.models import CommunityAuditLog, Membership
+from members.models import Membership
 from questions.models import Answer
 from rewards import ledger, locks, services
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, Payment, Transaction
 from rewards.money import allocate
 
@@ -107,7 +108,7 @@ def tip_record(
         )
         member_services.audit(
             community=community,
-            event=CommunityAuditLog.Event.PAYMENT_RECORDED,
+            event=MoneyEvent.PAYMENT_RECORDED,
             actor=None,
             membership=locked,
             data={

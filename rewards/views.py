@@ -23,7 +23,7 @@ from members.currency import format_amount
 from members.errors import add_to_form
 from members.models import Membership
 from members.pagination import CappedPaginator
-from rewards import charts, exports, ledger, selectors, services, standing
+from rewards import charts, exports, ledger, selectors, services, subscriptions
 from rewards.forms import LedgerFilterForm, OfflinePaymentForm, ReverseForm
 from rewards.models import Payment, Refund
 from rewards.stripe.views import with_checkout_csp
@@ -219,7 +219,7 @@ def fund_page(request: HttpRequest, slug: str) -> HttpResponse:
             "viewer": viewer,
             "weeks": list(reversed(rows)),
             "payments": selectors.member_payments(membership=viewer)[:50],
-            "subscription": standing.current_subscription(viewer),
+            "subscription": subscriptions.current_subscription(viewer),
             "earnings": selectors.member_earnings(membership=viewer)[:50],
             "balance": format_amount(ledger.member_balance(membership=viewer), community.currency),
             "currency": community.currency,

@@ -32,11 +32,12 @@ from django.utils.translation import gettext_lazy
 
 from members import services as member_services
 from members import weeks
-from members.models import Community, CommunityAuditLog, Membership
+from members.models import Community, Membership
 from questions import lifecycle
 from questions.models import Answer, Notification, Question, Vote
 from questions.notifications import notify
 from rewards import ledger, locks, schedules, services
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, Payment, Prize, Transaction, WeekClose
 from rewards.money import allocate
 
@@ -281,7 +282,7 @@ def rollover(*, community: Community, week: datetime.date) -> WeekClose:
         close.save()
         member_services.audit(
             community=community,
-            event=CommunityAuditLog.Event.WEEK_CLOSED,
+            event=MoneyEvent.WEEK_CLOSED,
             actor=None,
             data={
                 "week": weeks.label(week),

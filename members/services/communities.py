@@ -12,13 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import selectors
+from members.audit import Event
 from members.models import Community, CommunityAuditLog, Membership, Tag, User
 from members.reactions import reactions
 from members.services.profiles import profile_create
 
 Role = Membership.Role
 Status = Membership.Status
-Event = CommunityAuditLog.Event
 
 COMMUNITY_RULE_FIELDS: tuple[str, ...] = (
     "name",

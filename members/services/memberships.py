@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import outbox, tasks
-from members.models import Community, CommunityAuditLog, Membership, User
+from members.audit import Event
+from members.models import Community, Membership, User
 from members.reactions import reactions
 from members.services import communities
 from members.services.communities import audit
@@ -22,7 +23,6 @@ from members.services.profiles import profile_create, profile_update, refresh_se
 
 Role = Membership.Role
 Status = Membership.Status
-Event = CommunityAuditLog.Event
 
 ADDABLE_ROLES = (Role.MEMBER, Role.MODERATOR, Role.ORGANISER)
 MAX_EMAIL_LENGTH = 254  # User.email's column

@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 
 from members import outbox
 from members import services as member_services
-from members.models import Community, CommunityAuditLog, Membership
+from members.models import Community, Membership
 from questions import markdown
+from questions.audit import Event as QuestionEvent
 from questions.digests import access
 from questions.digests.models import (
     Digest,
@@ -252,7 +253,7 @@ def digest_curate(
             member_services.audit(
                 community=digest.community,
                 actor=editor.user,
-                event=CommunityAuditLog.Event.DIGEST_EDITED,
+                event=QuestionEvent.DIGEST_EDITED,
                 membership=editor,
                 data={"week": digest.label, "revision": digest.revision},
             )
@@ -284,7 +285,7 @@ def digest_publish(
         member_services.audit(
             community=digest.community,
             actor=publisher.user,
-            event=CommunityAuditLog.Event.DIGEST_PUBLISHED,
+            event=QuestionEvent.DIGEST_PUBLISHED,
             membership=publisher,
             data={"week": digest.label},
         )

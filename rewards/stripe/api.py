@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from members import access as member_access
 from members.serializers import MinorUnitsField, StrictPayloadMixin
 from questions import access as question_access
-from rewards import checkout, standing
+from rewards import checkout, subscriptions
 from rewards.models import CheckoutSession
 from rewards.serializers import (
     CheckoutOutputSerializer,
@@ -118,7 +118,7 @@ class SubscriptionCancelView(APIView):
         """Cancel one's own monthly subscription: it stops at the end of the month paid for
         (a member until then)."""
         viewer = member_access.access_directory(user=request.user, slug=slug)
-        row = standing.subscription_cancel(membership=viewer)
+        row = subscriptions.subscription_cancel(membership=viewer)
         return Response(
             {
                 "cancel_at_period_end": row.cancel_at_period_end,
@@ -137,7 +137,7 @@ class SubscriptionPaymentMethodView(APIView):
         viewer = member_access.access_directory(user=request.user, slug=slug)
         success_url, cancel_url = payment_method_urls(request._request, slug)
         try:
-            url = standing.payment_method_update_url(
+            url = subscriptions.payment_method_update_url(
                 membership=viewer, success_url=success_url, cancel_url=cancel_url
             )
         except stripe_gateway.StripeUnavailableError as exc:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from members import outbox
-from rewards import locks, payouts, services, standing, tips
+from rewards import locks, payouts, services, standing, subscriptions, tips
 from rewards.models import CheckoutSession, Payment, Refund, StripeEvent
 from rewards.stripe import gateway as stripe_gateway
 
@@ -188,7 +188,7 @@ def session_completed(event: Event, session: Mapping[str, Any]) -> bool:
         )
     if row.stripe_subscription_id:
         # A lapsed member who resumed: the subscription that failed must not charge again.
-        standing.subscriptions_stop(membership=row.membership, at_period_end=False, keep=row)
+        subscriptions.subscriptions_stop(membership=row.membership, at_period_end=False, keep=row)
     standing.standing_enforce(membership_id=row.membership_id)
     return True
 
@@ -246,7 +246,7 @@ def payment_method_send(*, stripe_event_id: str) -> bool:
         ).exists()
     ):
         return False
-    return standing.payment_method_saved(row=row, setup_intent_id=setup_intent)
+    return subscriptions.payment_method_saved(row=row, setup_intent_id=setup_intent)
 
 
 def session_expired(event: Event, session: Mapping[str, Any]) -> bool:

@@ -34,7 +34,7 @@ from members import access as member_access
 from members.currency import format_amount, to_minor
 from members.errors import add_to_form, error_dict
 from questions import access as question_access
-from rewards import checkout, standing, webhooks
+from rewards import checkout, subscriptions, webhooks
 from rewards.models import CheckoutSession
 from rewards.stripe import gateway as stripe_gateway
 
@@ -220,7 +220,7 @@ def subscription_cancel(request: HttpRequest, slug: str) -> HttpResponse:
     """The member cancels their monthly subscription (from the fund page)."""
     viewer = member_access.access_directory(user=request.user, slug=slug)
     try:
-        standing.subscription_cancel(membership=viewer)
+        subscriptions.subscription_cancel(membership=viewer)
     except ValidationError as exc:
         for problems in error_dict(exc).values():
             messages.error(request, " ".join(problems))
@@ -245,7 +245,7 @@ def subscription_payment_method(request: HttpRequest, slug: str) -> HttpResponse
     viewer = member_access.access_directory(user=request.user, slug=slug)
     success_url, cancel_url = payment_method_urls(request, slug)
     try:
-        url = standing.payment_method_update_url(
+        url = subscriptions.payment_method_update_url(
             membership=viewer, success_url=success_url, cancel_url=cancel_url
         )
     except ValidationError as exc:

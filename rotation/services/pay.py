@@ -21,15 +21,15 @@ from django.utils.translation import gettext_lazy
 from members import services as member_services
 from members import weeks
 from members.currency import format_amount
-from members.models import Community, CommunityAuditLog, Membership
+from members.models import Community, Membership
 from questions.models import Answer, Digest, Question
 from rewards import ledger, locks, payouts
 from rewards.models import Account, BudgetAdjustment, Transaction, WeekClose
 from rewards.weekly import close_key, week_close_of
+from rotation.audit import Event
 from rotation.models import PayAdjustment, Shift
 from rotation.services.schedule import reason_text, shifts_fix_through
 
-Event = CommunityAuditLog.Event
 PUBLISHED = (Question.State.SCHEDULED, Question.State.OPEN, Question.State.CLOSED)
 
 

@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 from members import outbox, weeks
 from members import services as member_services
 from members.access import READER_ROLES
-from members.models import Community, CommunityAuditLog, Membership, User
+from members.models import Community, Membership, User
 from questions.models import Question
 from rotation import schedule
+from rotation.audit import Event
 from rotation.models import Notice, Override, RosterEntry, Shift, SwapRequest
 
-Event = CommunityAuditLog.Event
 WEEK = schedule.WEEK
 PUBLISHED = (Question.State.SCHEDULED, Question.State.OPEN, Question.State.CLOSED)
 

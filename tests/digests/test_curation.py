@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from members.models import CommunityAuditLog, Membership
+from questions.audit import Event as QuestionEvent
 from questions.digests import delivery
 from questions.digests import services as digest_services
 from questions.digests.models import Digest, DigestDelivery, DigestItem, DigestRevision
@@ -307,7 +308,7 @@ def test_publishing_emails_every_eligible_member_once(
     )
     assert (
         CommunityAuditLog.objects.filter(
-            community=w.community, event=CommunityAuditLog.Event.DIGEST_PUBLISHED
+            community=w.community, event=QuestionEvent.DIGEST_PUBLISHED
         ).count()
         == 1
     )
@@ -327,7 +328,7 @@ def test_publishing_emails_every_eligible_member_once(
     assert (digest.published_at, digest.published_by_id) == (published_at, w.moderator.pk)
     assert (
         CommunityAuditLog.objects.filter(
-            community=w.community, event=CommunityAuditLog.Event.DIGEST_PUBLISHED
+            community=w.community, event=QuestionEvent.DIGEST_PUBLISHED
         ).count()
         == 1
     )
@@ -390,7 +391,7 @@ def test_edits_after_publishing_are_kept_as_revisions_and_shown_as_updated(
     }
     assert (
         CommunityAuditLog.objects.filter(
-            community=w.community, event=CommunityAuditLog.Event.DIGEST_EDITED
+            community=w.community, event=QuestionEvent.DIGEST_EDITED
         ).count()
         == 2
     )

@@ -31,6 +31,7 @@ from community import weekly
 from members.models import Community, CommunityAuditLog, Membership
 from questions.models import Answer, Vote
 from rewards import ledger
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, Payout, PayoutBatch, Prize, Transaction
 from tests.factories import PASSWORD, organiser_of, totp_activate, totp_code
 from tests.rewards.weekly_helpers import (
@@ -269,7 +270,7 @@ def test_member_votes_then_organiser_closes_reviews_voids_and_pays_out(
     ]
     assert ledger.member_balance(membership=one) == 0
     assert ledger.trial_balance(community=community) == 0
-    audit = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.PRIZE_VOIDED)
+    audit = CommunityAuditLog.objects.get(event=MoneyEvent.PRIZE_VOIDED)
     assert (audit.actor_id, audit.data["amount"], audit.data["reason"]) == (
         ballot.organiser.user_id,
         10000,

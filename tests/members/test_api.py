@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from members.audit import Event as MemberEvent
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
 from tests.factories import (
     PASSWORD,
@@ -336,7 +337,7 @@ def test_community_patch_changes_the_rules_and_audits(
         [60, 40],
     )
     assert (community.grace_days, community.monthly_fee) == (3, 1000)
-    row = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.SETTINGS_CHANGED)
+    row = CommunityAuditLog.objects.get(event=MemberEvent.SETTINGS_CHANGED)
     assert row.actor == organiser.user
     assert row.data == {
         "changes": {
@@ -742,7 +743,7 @@ def test_member_import_adds_good_rows_and_reports_bad_ones(
     assert sorted(t.name for t in ann.profile.tags.all()) == ["Copywriting", "Planning"]
     assert dan.role == Membership.Role.MODERATOR
     assert not User.objects.filter(email="cat@example.com").exists()
-    assert CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.MEMBERS_IMPORTED).data == {
+    assert CommunityAuditLog.objects.get(event=MemberEvent.MEMBERS_IMPORTED).data == {
         "added": 2,
         "rejected": 3,
     }

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from members import imports
+from members.audit import Event as MemberEvent
 from members.models import CommunityAuditLog, Membership, Tag, User
 from tests.factories import UserFactory, add_member, make_community, organiser_of, tag
 
@@ -73,7 +74,7 @@ def test_a_rejected_row_writes_nothing() -> None:
     for email in ("bad-role@example.com", "bad-tag@example.com", "dup-handle@example.com"):
         assert not User.objects.filter(email=email).exists()
     assert Membership.objects.filter(community__slug="imp").count() == 4  # organiser, existing, 2
-    audit = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.MEMBERS_IMPORTED)
+    audit = CommunityAuditLog.objects.get(event=MemberEvent.MEMBERS_IMPORTED)
     assert audit.data == {"added": 2, "rejected": 6}
 
 

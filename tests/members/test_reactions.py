@@ -9,14 +9,14 @@ from members import reactions as reactions_module
 from members import services
 from members.models import Membership
 from members.reactions import reactions
-from rewards import ledger, standing
+from rewards import ledger, subscriptions
 from tests.factories import add_member, make_community, organiser_of
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_composition_root_wires_the_money_app() -> None:
-    assert reactions.membership_left is standing.member_left
+    assert reactions.membership_left is subscriptions.member_left
     assert reactions.holds_money is ledger.holds_money
 
 

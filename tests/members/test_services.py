@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from members import services
+from members.audit import Event as MemberEvent
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
 from tests.factories import UserFactory, add_member, make_community, organiser_of, set_status
 
@@ -34,7 +35,7 @@ def test_community_create_makes_the_creator_its_organiser_with_defaults() -> Non
     assert Tag.objects.filter(community=community, kind=Tag.Kind.SKILL).count() == 5
     assert Tag.objects.filter(community=community, kind=Tag.Kind.NEED).count() == 7
     assert CommunityAuditLog.objects.filter(
-        community=community, event=CommunityAuditLog.Event.COMMUNITY_CREATED, actor=creator
+        community=community, event=MemberEvent.COMMUNITY_CREATED, actor=creator
     ).exists()
 
 
@@ -83,9 +84,7 @@ def test_phase_switches_to_growth_when_active_members_reach_the_threshold() -> N
     community.refresh_from_db()
     assert community.phase == Community.Phase.GROWTH
     assert community.phase_changed_at is not None
-    row = CommunityAuditLog.objects.get(
-        community=community, event=CommunityAuditLog.Event.PHASE_CHANGED
-    )
+    row = CommunityAuditLog.objects.get(community=community, event=MemberEvent.PHASE_CHANGED)
     assert row.actor is None
     assert row.data == {
         "from": "seed",
@@ -121,18 +120,14 @@ def test_the_growth_phase_is_one_way() -> None:
     services.community_enter_growth(actor=organiser, community=community)
     community.refresh_from_db()
     assert community.phase == Community.Phase.GROWTH
-    manual = CommunityAuditLog.objects.get(
-        community=community, event=CommunityAuditLog.Event.PHASE_CHANGED
-    )
+    manual = CommunityAuditLog.objects.get(community=community, event=MemberEvent.PHASE_CHANGED)
     assert (manual.actor, manual.data["reason"]) == (organiser.user, "organiser")
     with pytest.raises(ValidationError) as excinfo:
         services.community_update(actor=organiser, community=community, changes={"phase": "seed"})
     assert "phase" in excinfo.value.message_dict
     community.refresh_from_db()
     assert community.phase == Community.Phase.GROWTH
-    assert (
-        CommunityAuditLog.objects.filter(event=CommunityAuditLog.Event.PHASE_CHANGED).count() == 1
-    )
+    assert CommunityAuditLog.objects.filter(event=MemberEvent.PHASE_CHANGED).count() == 1
 
 
 def test_settings_change_is_audited_with_before_and_after() -> None:
@@ -143,7 +138,7 @@ def test_settings_change_is_audited_with_before_and_after() -> None:
         community=community,
         changes={"entrance_fee": 30000, "name": community.name},
     )
-    row = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.SETTINGS_CHANGED)
+    row = CommunityAuditLog.objects.get(event=MemberEvent.SETTINGS_CHANGED)
     assert row.data == {"changes": {"entrance_fee": [20000, 30000]}}
     assert row.actor == organiser.user
 
@@ -159,9 +154,7 @@ def test_bad_settings_change_nothing() -> None:
     assert "prize_split" in excinfo.value.message_dict
     community.refresh_from_db()
     assert (community.entrance_fee, community.winners_per_week) == (20000, 3)
-    assert not CommunityAuditLog.objects.filter(
-        event=CommunityAuditLog.Event.SETTINGS_CHANGED
-    ).exists()
+    assert not CommunityAuditLog.objects.filter(event=MemberEvent.SETTINGS_CHANGED).exists()
 
 
 def test_member_add_creates_the_account_and_an_active_membership(
@@ -259,5 +252,5 @@ def test_role_change_is_audited() -> None:
     services.membership_change(actor=organiser, membership=member, role="moderator")
     member.refresh_from_db()
     assert member.role == Membership.Role.MODERATOR
-    row = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.ROLE_CHANGED)
+    row = CommunityAuditLog.objects.get(event=MemberEvent.ROLE_CHANGED)
     assert (row.membership, row.data) == (member, {"from": "member", "to": "moderator"})

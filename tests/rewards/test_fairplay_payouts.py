@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from community import weekly
 from members.models import CommunityAuditLog, Membership
 from rewards import fairplay, ledger, payouts, schedules
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, BudgetAdjustment, Payout, Prize, Transaction
 from tests.factories import mfa_sign_in, mfa_token, organiser_of
 from tests.rewards.weekly_helpers import (
@@ -129,7 +130,7 @@ def test_voiding_a_win_returns_the_prize_to_this_week_s_reward_budget(
     assert after.reward_budget == before.reward_budget + 10000
     assert BudgetAdjustment.objects.get().week == W45 + WEEK
     # audited
-    row = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.PRIZE_VOIDED)
+    row = CommunityAuditLog.objects.get(event=MoneyEvent.PRIZE_VOIDED)
     assert (row.actor_id, row.data["amount"], row.data["reason"]) == (
         actor.pk,
         10000,

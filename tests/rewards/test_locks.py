@@ -16,7 +16,7 @@ from django.db.models import Model
 from django.test import Client
 
 from members.models import Membership
-from rewards import checkout, locks, standing, webhooks
+from rewards import checkout, locks, subscriptions, webhooks
 from rewards.models import CheckoutSession, Payment, Refund, StripeEvent
 from rewards.stripe import events as stripe_events
 from rewards.stripe import gateway as stripe_gateway
@@ -182,7 +182,7 @@ def test_a_webhook_and_a_cancellation_at_once_both_wait_for_the_member_and_both_
             assert release.wait(WAIT)
 
     def cancel() -> object:
-        return standing.subscription_cancel(membership=Membership.objects.get(pk=member_pk))
+        return subscriptions.subscription_cancel(membership=Membership.objects.get(pk=member_pk))
 
     def process() -> object:
         return webhooks.event_process(event_id=event.pk)
@@ -262,13 +262,13 @@ def test_no_stripe_request_is_made_while_a_money_row_is_locked(fake_stripe: Fake
     )
     deliver(client, fs.event("charge.refund.updated", succeeded))
     # … the member saves a new card for their subscription (the app tells Stripe to use it) …
-    url = standing.payment_method_update_url(
+    url = subscriptions.payment_method_update_url(
         membership=joined.member, success_url="http://testserver/ok/", cancel_url="http://x/"
     )
     setup = fake_stripe.pay(url.rsplit("/", 1)[-1])
     deliver(client, fs.session_completed(setup))
     # … and then cancels it
-    standing.subscription_cancel(membership=joined.member)
+    subscriptions.subscription_cancel(membership=joined.member)
 
     # then: Stripe was asked and told all of it …
     assert sorted(Refund.objects.values_list("stripe_id", "amount")) == [

@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from members.models import Community, CommunityAuditLog, Membership
 from rewards import exports, schedules, services
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, Entry, Payment, Refund, Transaction
 from tests.factories import (
     PASSWORD,
@@ -137,7 +138,7 @@ def test_an_offline_entrance_fee_enters_the_ledger_and_the_reward_schedule(
     )
     assert posted.idempotency_key == f"payment:{payment.pk}"
     assert entries_of(posted) == [("offline_cash", 20000), ("reward_fund", -20000)]
-    audit = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.PAYMENT_RECORDED)
+    audit = CommunityAuditLog.objects.get(event=MoneyEvent.PAYMENT_RECORDED)
     assert (audit.actor, audit.membership, audit.data) == (
         organiser.user,
         member,
@@ -542,7 +543,7 @@ def test_a_partial_then_the_remaining_correction_reverse_without_deleting(
         {"account": "offline_cash", "balance": 15000},
         {"account": "reward_fund", "balance": -15000},
     ]
-    audit = CommunityAuditLog.objects.get(event=CommunityAuditLog.Event.PAYMENT_REVERSED)
+    audit = CommunityAuditLog.objects.get(event=MoneyEvent.PAYMENT_REVERSED)
     assert (audit.actor, audit.data) == (
         organiser.user,
         {"payment": payment.pk, "refund": refund.pk, "reason": "correction", "amount": 5000},

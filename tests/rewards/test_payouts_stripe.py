@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from members.models import Community, CommunityAuditLog, Membership
 from rewards import ledger, payouts, tasks
+from rewards.audit import Event as MoneyEvent
 from rewards.models import Account, ConnectedAccount, Entry, Payout, StripeEvent, Transaction
 from rewards.stripe import gateway as stripe_gateway
 from tests.factories import add_member, bulk_prizes, mfa_token
@@ -404,7 +405,7 @@ def test_an_organiser_pays_a_connected_member_by_transfer_once(
     assert books["provider_cash"] == -3000
     assert ledger.member_balance(membership=member) == 2000
     assert ledger.trial_balance(community=community) == 0
-    assert _audits(CommunityAuditLog.Event.PAYOUT_RECORDED) == [
+    assert _audits(MoneyEvent.PAYOUT_RECORDED) == [
         (
             organiser.user.pk,
             member.pk,
@@ -618,7 +619,7 @@ def test_a_full_reversal_puts_the_money_back_in_the_members_payable_once(
     assert books["provider_cash"] == 0
     assert ledger.member_balance(membership=member) == 5000
     assert ledger.trial_balance(community=community) == 0
-    assert _audits(CommunityAuditLog.Event.PAYOUT_FAILED) == [
+    assert _audits(MoneyEvent.PAYOUT_FAILED) == [
         (None, member.pk, {"payout": payout.pk, "reversed": True})
     ]
     # a late transfer.created changes nothing either
@@ -726,7 +727,7 @@ def test_a_refused_transfer_fails_the_payout_and_puts_the_money_back(
     assert "provider_cash" not in books
     assert ledger.member_balance(membership=member) == 5000
     assert ledger.trial_balance(community=community) == 0
-    assert _audits(CommunityAuditLog.Event.PAYOUT_FAILED) == [
+    assert _audits(MoneyEvent.PAYOUT_FAILED) == [
         (None, member.pk, {"payout": payout.pk, "error": REFUSED})
     ]
 

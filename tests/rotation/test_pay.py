@@ -19,6 +19,7 @@ from rewards import ledger, schedules
 from rewards.models import Account, BudgetAdjustment, Entry, Transaction, WeekClose
 from rewards.weekly import close_key
 from rotation import services
+from rotation.audit import Event as RotationEvent
 from rotation.models import PayAdjustment, Shift
 from rotation.services import pay_for
 from tests.factories import organiser_of
@@ -323,7 +324,7 @@ def test_adjusting_the_pay_moves_the_difference_and_enters_this_week_s_budget(
     close = WeekClose.objects.get(community=community, week=W45)
     assert (close.moderator_pay, close.operations_rollover_out) == (4287, 2713)
     log = CommunityAuditLog.objects.get(
-        community=community, event=CommunityAuditLog.Event.MODERATOR_PAY_ADJUSTED
+        community=community, event=RotationEvent.MODERATOR_PAY_ADJUSTED
     )
     assert (log.actor, log.membership, log.data) == (
         organiser.user,

@@ -15,13 +15,13 @@ from django.core.exceptions import ValidationError
 from members import weeks
 from members.models import CommunityAuditLog, Membership
 from rotation import services
+from rotation.audit import Event
 from rotation.models import Notice, Override, RosterEntry, Shift, SwapRequest
 from tests.factories import add_member, organiser_of, set_status
 from tests.rewards.weekly_helpers import MONDAY_W45, SHANGHAI, W45, at, funded_community
 from tests.rotation.helpers import roster_ids, schedule_of, sign_up, w, who
 
 pytestmark = pytest.mark.django_db
-Event = CommunityAuditLog.Event
 W46, W47, W48 = w(46), w(47), w(48)
 MONDAY_W46 = datetime.datetime(2026, 11, 9, 9, 0, tzinfo=SHANGHAI)
 SATURDAY_W45 = datetime.datetime(2026, 11, 7, 10, 0, tzinfo=SHANGHAI)
