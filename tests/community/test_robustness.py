@@ -10,6 +10,7 @@ requests reach the views and services behind them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
+from django.http import QueryDict
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -1195,6 +1197,72 @@ class Fuzzer:
         return self.send(method, path, data=json.dumps(value), content_type="application/json")
 
 
+EVERY_KEY = "\x00every key"
+_KEYED_READS = ("__getitem__", "get", "getlist", "__contains__", "pop")
+_WHOLE_READS = ("items", "lists", "keys", "values", "__iter__", "__len__", "dict", "copy")
+_WHOLE_READS += ("urlencode", "__copy__", "__deepcopy__")
+
+
+@contextlib.contextmanager
+def query_reads() -> Iterator[set[str]]:
+    """The query parameters the code under test reads (``request.GET`` is a QueryDict), so
+    the deep fuzz of one parameter at a time is spent on those only: a parameter no code
+    reads cannot fail. Reading the dict as a whole (iterating, copying, its length) counts as
+    reading every key. Reads of any QueryDict count (a form's POST too): it can only add."""
+    read: set[str] = set()
+    building: list[bool] = []  # a QueryDict reads itself while it is parsed: not a read
+
+    def keyed(original: Callable[..., Any]) -> Callable[..., Any]:
+        def reading(self: QueryDict, key: Any, *args: Any, **kwargs: Any) -> Any:
+            if not building:
+                read.add(key)
+            return original(self, key, *args, **kwargs)
+
+        return reading
+
+    def whole(original: Callable[..., Any]) -> Callable[..., Any]:
+        def reading(self: QueryDict, *args: Any, **kwargs: Any) -> Any:
+            if not building and dict.__len__(self):  # an empty one (a GET's POST) holds no key
+                read.add(EVERY_KEY)
+            return original(self, *args, **kwargs)
+
+        return reading
+
+    def parse(original: Callable[..., Any]) -> Callable[..., Any]:
+        def parsing(self: QueryDict, *args: Any, **kwargs: Any) -> Any:
+            building.append(True)
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                building.pop()
+
+        return parsing
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(QueryDict, "__init__", parse(QueryDict.__init__))
+        for name in _KEYED_READS:
+            patch.setattr(QueryDict, name, keyed(getattr(QueryDict, name)))
+        for name in _WHOLE_READS:
+            patch.setattr(QueryDict, name, whole(getattr(QueryDict, name)))
+        yield read
+
+
+def test_the_recorder_sees_the_query_parameters_a_page_reads(
+    client: Client, community: Community, member: Membership
+) -> None:
+    client.force_login(member.user)
+    with query_reads() as directory:
+        assert client.get("/c/circle/members/", {"q": "x", "city": "y"}).status_code == 200
+    assert {"q", "city", "page"} <= directory
+    assert not {"week", "state", "lang"} & directory
+    with query_reads() as landing:
+        assert client.get("/c/circle/", {"q": "x", "week": "y"}).status_code == 200
+    assert not set(QUERY_KEYS) & landing
+    with query_reads() as whole:
+        QueryDict("a=1").urlencode()
+    assert whole == {EVERY_KEY}
+
+
 def test_the_fuzzer_notices_a_server_error(
     client: Client,
     monkeypatch: pytest.MonkeyPatch,
@@ -1297,15 +1365,18 @@ def test_no_request_produces_a_server_error(
         fuzz.send("post", bad_url, data={"name": "x"})
 
     # GET with nasty query strings
-    first = fuzz.send("get", url)
-    fuzz.send("get", url, HTTP_ACCEPT="text/html")
-    for raw in QUERY_RAW:
-        fuzz.send("get", f"{url}?{raw}")
-    for value in NASTY:
-        fuzz.send("get", url, data=dict.fromkeys(QUERY_KEYS, value))
-    fuzz.send("get", url, data=dict.fromkeys(QUERY_KEYS, NASTY))  # lists for single values
+    with query_reads() as read:
+        first = fuzz.send("get", url)
+        fuzz.send("get", url, HTTP_ACCEPT="text/html")
+        for raw in QUERY_RAW:
+            fuzz.send("get", f"{url}?{raw}")
+        for value in NASTY:
+            fuzz.send("get", url, data=dict.fromkeys(QUERY_KEYS, value))
+        fuzz.send("get", url, data=dict.fromkeys(QUERY_KEYS, NASTY))  # lists for single values
     if ours and first is not None and first.status_code == 200:
-        for key in QUERY_KEYS:
+        # then each parameter the page reads on its own (a parameter no code reads cannot
+        # fail; the nasty values of every parameter at once went to every page above)
+        for key in QUERY_KEYS if EVERY_KEY in read else [k for k in QUERY_KEYS if k in read]:
             for value in DEEP_QUERY:
                 fuzz.send("get", url, data={key: value})
 
