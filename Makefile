@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/community
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint typecheck checks pytest e2e services browser translations messages bench bench-weekly bench-digest clean
+.PHONY: install run test static lint typecheck checks pytest e2e services browser translations messages bench bench-weekly bench-digest clean
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ run: install
 
 test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)
-test: install services browser lint typecheck checks pytest e2e
+test: install services browser static pytest e2e
 
 services: $(STAMP)
 	$(BIN)/python scripts/ensure_services.py
@@ -40,6 +40,10 @@ services: $(STAMP)
 # Browser tests drive the system Chromium; install it where it is missing (Debian).
 browser:
 	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || { echo "Install Chromium (Debian, as root: apt-get install chromium)"; exit 1; }
+
+# The static checks side by side (each is one process; their output is kept apart).
+static: $(STAMP)
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck checks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -56,12 +60,13 @@ checks: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # The suite without the browser, then the browser tests in a step of their own; each prints
-# its 15 slowest tests at the end.
+# its 15 slowest tests at the end. The first step makes the test databases afresh and keeps
+# them; the browser step reuses them (Django still applies any migration they lack).
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --maxprocesses 4 -m "not e2e" --durations=15
+	$(BIN)/pytest -n auto --maxprocesses 4 -m "not e2e" --durations=15 --create-db --reuse-db
 
 e2e: $(STAMP)
-	$(BIN)/pytest -n auto --maxprocesses 4 -m e2e --durations=15
+	$(BIN)/pytest -n auto --maxprocesses 4 -m e2e --durations=15 --reuse-db
 
 # Developer tools: refresh the zh-Hans catalogue after changing strings; run the benchmarks.
 messages: $(STAMP)

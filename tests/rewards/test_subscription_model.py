@@ -36,6 +36,7 @@ def test_only_joins_that_started_a_subscription_are_subscriptions() -> None:
     assert list(Subscription.objects.live()) == [live]
     assert list(subscriptions.live_subscriptions(member)) == [live]
     current = subscriptions.current_subscription(member)
-    assert isinstance(current, Subscription) and current.pk == live.pk
+    assert isinstance(current, Subscription)
+    assert current.pk == live.pk
     assert Subscription.objects.get(pk=ended.pk).stripe_subscription_id == "sub_ended"
     assert str(current).startswith("sub_live")
