@@ -35,7 +35,7 @@ from questions import services as question_services
 from questions.models import Answer, Attachment, Comment, Digest, DigestItem, Question
 from rewards import services as money_services
 from rewards.models import CheckoutSession, Payment, PayoutBatch, Prize, WeekClose
-from tests.factories import PASSWORD, UserFactory, add_member, organiser_of
+from tests.factories import PASSWORD, UserFactory, add_member, make_community, organiser_of
 from tests.questions.helpers import (
     EXE,
     HTML,
@@ -46,6 +46,7 @@ from tests.questions.helpers import (
     published,
     use_private_storage,
 )
+from tests.worlds import fresh, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -628,11 +629,7 @@ class QuestionRows:
         }
 
 
-@pytest.fixture
-def question_rows(
-    community: Community, member: Membership, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> QuestionRows:
-    use_private_storage(monkeypatch, tmp_path)
+def _question_rows(community: Community, member: Membership) -> QuestionRows:
     target = add_member(community, profile={"handle": "target", "skills": ["Planning"]})
     attachment = attach(target, "brief.pdf", PDF)
     question = published(target, title="Fuzz question", needs=["Planning"], attachment=attachment)
@@ -682,6 +679,46 @@ def question_rows(
         ),
         digest=_draft_digest(community, close.week, answer),
     )
+
+
+@pytest.fixture
+def question_rows(
+    community: Community, member: Membership, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> QuestionRows:
+    use_private_storage(monkeypatch, tmp_path)
+    return _question_rows(community, member)
+
+
+@dataclass
+class FuzzWorld:
+    """What every fuzzed address needs, built once for the module (tests/worlds.py): the
+    community "circle", its organiser, a member, and the rows the addresses name."""
+
+    community: Community
+    organiser: Membership
+    member: Membership
+    rows: QuestionRows
+
+
+@pytest.fixture(scope="module")
+def _fuzz_world(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FuzzWorld]:
+    with pytest.MonkeyPatch.context() as patch, shared_world(django_db_blocker):
+        use_private_storage(patch, tmp_path_factory.mktemp("fuzz-attachments"))
+        community = make_community(slug="circle", name="Circle")
+        member = add_member(community, profile={"handle": "plain"})
+        yield FuzzWorld(
+            community=community,
+            organiser=organiser_of(community),
+            member=member,
+            rows=_question_rows(community, member),
+        )
+
+
+@pytest.fixture
+def fuzz_world(_fuzz_world: FuzzWorld, db: None) -> FuzzWorld:
+    return fresh(_fuzz_world)
 
 
 def _draft_digest(community: Community, week: datetime.date, answer: Answer) -> Digest:
@@ -1292,9 +1329,7 @@ def test_no_request_produces_a_server_error(
     client: Client,
     request: pytest.FixtureRequest,
     settings: Any,
-    community: Community,
-    organiser: Membership,
-    member: Membership,
+    fuzz_world: FuzzWorld,
     role: str,
     name: str,
 ) -> None:
@@ -1303,12 +1338,11 @@ def test_no_request_produces_a_server_error(
     settings.COMMUNITY_ORGANISER_MFA_REQUIRED = False  # so the money pages are reached
     if name in CALLS_STRIPE:
         request.getfixturevalue("fake_stripe")
+    organiser, member = fuzz_world.organiser, fuzz_world.member
     rows: QuestionRows | None = None
     if name in QUESTION_NAMES or name in QUESTIONS_GOOD or _kwargs_needing_rows(name):
-        rows = request.getfixturevalue("question_rows")
-        target = rows.target
-    else:
-        target = add_member(community, profile={"handle": "target", "skills": ["Planning"]})
+        rows = fuzz_world.rows
+    target = fuzz_world.rows.target
     user = {"anonymous": None, "member": member.user, "organiser": organiser.user}[role]
     fuzz = Fuzzer(client, user, relogin=name.startswith(("account_", "mfa_")))
     params = PATTERNS[name].pattern.regex.groupindex
