@@ -128,8 +128,12 @@ def _publish(row: OutboxTask) -> bool:
             _sent(row)
         return True
     try:
-        # No retries here: a broker that is down is tried again by the beat relay.
-        task.apply_async(args=tuple(row.args), retry=False)
+        # No retries here: a broker that is down is tried again by the beat relay. Connecting
+        # is not retried either (kombu would otherwise wait ~6 s before giving up, holding the
+        # request that committed the write).
+        with task.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
+            task.apply_async(args=tuple(row.args), retry=False, producer=producer)
     except Exception as exc:  # whatever the transport raises: the row waits for the next relay
         logger.warning(
             "Broker unavailable; outbox row %s (%s) waits for the next relay: %s",

@@ -1,10 +1,15 @@
-"""The demo (`manage.py demo`): what it loads, and that loading it again changes nothing."""
+"""The demo (`manage.py demo`): what it loads, and that loading it again changes nothing.
+
+The demo takes seconds to load, so it is loaded once per module (per xdist worker) as a
+shared world (tests/worlds.py): each test reads it inside its own savepoint, rolled back
+after it, and a second load runs in its test's savepoint on top of it."""
 
 from __future__ import annotations
 
 import datetime
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from io import StringIO
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +18,7 @@ import pytest
 from django.apps import apps
 from django.core import mail
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from community import demo_money, demo_questions, demo_rotation
@@ -33,6 +38,7 @@ from rewards import ledger, schedules
 from rewards.models import Account, Entry, Payment, Refund, Transaction
 from rotation.models import RosterEntry, Shift, SwapRequest
 from tests.factories import mfa_sign_in
+from tests.worlds import fresh, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +54,28 @@ def _demo(capture: Callable[..., Any]) -> str:
     with capture(execute=True):  # run what the demo queues on commit: the e-mail jobs
         call_command("demo", stdout=out)
     return out.getvalue()
+
+
+@dataclass
+class Demo:
+    """The demo as the module loaded it: what it printed and the e-mail it sent."""
+
+    output: str
+    sent: list[Any]
+
+
+@pytest.fixture(scope="module")
+def _demo_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]:
+    with shared_world(django_db_blocker):
+        already = len(mail.outbox)  # pytest-django empties it per test, not per module
+        output = _demo(TestCase.captureOnCommitCallbacks)
+        yield Demo(output=output, sent=list(mail.outbox[already:]))
+
+
+@pytest.fixture
+def demo(_demo_world: Demo, db: None) -> Demo:
+    """The demo, loaded (once for the module); this test's changes are rolled back after it."""
+    return fresh(_demo_world)
 
 
 def _row_counts() -> dict[str, int]:
@@ -99,10 +127,10 @@ def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_demo_loads_twice_and_the_second_run_changes_nothing(
-    django_capture_on_commit_callbacks: Callable[..., Any],
+    demo: Demo, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
-    # given: the demo loaded once
-    first = _demo(django_capture_on_commit_callbacks)
+    # given: the demo loaded once (the module's)
+    first = demo.output
     counts, snapshot = _row_counts(), _snapshot()
 
     # when: it is loaded again
@@ -115,11 +143,7 @@ def test_demo_loads_twice_and_the_second_run_changes_nothing(
     assert "/c/product-circle/week/" in first
 
 
-def test_demo_community_has_members_an_organiser_and_a_moderator(
-    django_capture_on_commit_callbacks: Callable[..., Any],
-) -> None:
-    _demo(django_capture_on_commit_callbacks)
-
+def test_demo_community_has_members_an_organiser_and_a_moderator(demo: Demo) -> None:
     community = Community.objects.get(slug="product-circle")
     members = Membership.objects.filter(
         community=community, status=Membership.Status.ACTIVE
@@ -136,10 +160,7 @@ def test_demo_community_has_members_an_organiser_and_a_moderator(
     assert Community.objects.get(slug="writers-room").phase == "seed"
 
 
-def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(
-    django_capture_on_commit_callbacks: Callable[..., Any],
-) -> None:
-    _demo(django_capture_on_commit_callbacks)
+def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(demo: Demo) -> None:
     community = Community.objects.get(slug="product-circle")
     this_week = weeks.start_of(community)
 
@@ -195,23 +216,18 @@ def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(
     assert Invitation.objects.filter(question__community=community).count() == 4
 
 
-def test_demo_notifies_in_the_portal_but_sends_no_email(
-    django_capture_on_commit_callbacks: Callable[..., Any],
-) -> None:
-    _demo(django_capture_on_commit_callbacks)
-
+def test_demo_notifies_in_the_portal_but_sends_no_email(demo: Demo) -> None:
     notifications = Notification.objects.filter(community__slug="product-circle")
     kinds = set(notifications.values_list("kind", flat=True))
     assert kinds == set(Notification.Kind.values)
     assert notifications.filter(recipient__email="member@demo.example", read_at=None).exists()
     assert not notifications.filter(emailed_at=None).exists()
-    assert mail.outbox == []
+    assert demo.sent == []  # what the demo sent while it loaded (mail.outbox is per test)
 
 
 def test_demo_pages_show_the_week_the_queue_and_the_public_challenge(
-    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+    demo: Demo, client: Client
 ) -> None:
-    _demo(django_capture_on_commit_callbacks)
     member = Membership.objects.get(
         user__email="member@demo.example", community__slug="product-circle"
     )
@@ -237,10 +253,7 @@ def test_demo_pages_show_the_week_the_queue_and_the_public_challenge(
     assert challenge.title in response.content.decode()
 
 
-def test_demo_week_times_are_shown_in_the_communitys_time_zone(
-    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
-) -> None:
-    _demo(django_capture_on_commit_callbacks)
+def test_demo_week_times_are_shown_in_the_communitys_time_zone(demo: Demo, client: Client) -> None:
     community = Community.objects.get(slug="product-circle")
     this_week = weeks.start_of(community)
     next_week = this_week + datetime.timedelta(days=7)
@@ -254,10 +267,7 @@ def test_demo_week_times_are_shown_in_the_communitys_time_zone(
     assert f"until voting closes at {next_week:%Y-%m-%d} 00:00" in page
 
 
-def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
-    django_capture_on_commit_callbacks: Callable[..., Any],
-) -> None:
-    _demo(django_capture_on_commit_callbacks)
+def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(demo: Demo) -> None:
     community = Community.objects.get(slug="product-circle")
     zone = ZoneInfo(community.time_zone)
     today = timezone.localtime(timezone.now(), zone).date()
@@ -366,9 +376,8 @@ def test_demo_has_a_year_of_payments_with_a_few_mistakes_put_right(
 
 
 def test_demo_organiser_sees_the_ledger_and_the_chart_members_their_own_payments(
-    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+    demo: Demo, client: Client
 ) -> None:
-    _demo(django_capture_on_commit_callbacks)
     organiser = User.objects.get(email="organiser@demo.example")
     mfa_sign_in(client, organiser)
 
@@ -394,13 +403,12 @@ def test_demo_organiser_sees_the_ledger_and_the_chart_members_their_own_payments
 
 
 def test_demo_has_closed_weeks_a_challenge_entry_a_voided_win_payouts_and_an_open_ballot(
-    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+    demo: Demo, client: Client
 ) -> None:
     from community import demo_weekly, weekly
     from questions import votes
     from rewards.models import Payout, Prize, WeekClose
 
-    _demo(django_capture_on_commit_callbacks)
     community = Community.objects.get(slug="product-circle")
     this_week = weeks.start_of(community)
     # every week since the community began here is closed, in order, with its rollover
@@ -432,11 +440,10 @@ def test_demo_has_closed_weeks_a_challenge_entry_a_voided_win_payouts_and_an_ope
 
 
 def test_demo_has_a_moderator_rotation_with_paid_past_shifts_a_swap_and_a_console(
-    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+    demo: Demo, client: Client
 ) -> None:
     from community import demo_weekly
 
-    _demo(django_capture_on_commit_callbacks)
     community = Community.objects.get(slug="product-circle")
     this_week = weeks.start_of(community)
     week = datetime.timedelta(days=7)
@@ -509,11 +516,10 @@ def test_demo_has_a_moderator_rotation_with_paid_past_shifts_a_swap_and_a_consol
 
 
 def test_demo_publishes_the_past_weeks_digests_and_leaves_the_last_one_to_curate(
-    django_capture_on_commit_callbacks: Callable[..., Any], client: Client
+    demo: Demo, client: Client
 ) -> None:
     from questions.models import Answer, Digest, DigestDelivery
 
-    _demo(django_capture_on_commit_callbacks)
     digests = list(Digest.objects.filter(community__slug="product-circle").order_by("week"))
     assert len(digests) >= 3
     *published, draft = digests
@@ -524,7 +530,7 @@ def test_demo_publishes_the_past_weeks_digests_and_leaves_the_last_one_to_curate
     assert "This week in brief" in published[0].summary
     assert Answer.objects.filter(question__community__slug="product-circle", featured=True).exists()
     assert not DigestDelivery.objects.exists()
-    assert mail.outbox == []
+    assert demo.sent == []
     # the organiser finds the draft waiting in the console of its week
     organiser = Membership.objects.get(
         user__email="organiser@demo.example", community__slug="product-circle"

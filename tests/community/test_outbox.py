@@ -38,15 +38,16 @@ WELCOME = member_tasks.send_member_added_email.name
 class Broker:
     """Celery's broker, switchable between the test Redis and one that is not there."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, transport_options: dict[str, Any]) -> None:
         self.url = url
+        self.transport_options = transport_options
         self.redis = redis.Redis.from_url(url)
 
     def up(self) -> None:
-        _use_broker(self.url)
+        _use_broker(self.url, self.transport_options)
 
     def down(self) -> None:
-        _use_broker(DEAD_REDIS)
+        _use_broker(DEAD_REDIS, self.transport_options)
 
     def messages(self) -> list[tuple[str, list[Any]]]:
         """What waits in the queue, oldest first: (task name, args)."""
@@ -64,27 +65,28 @@ class Broker:
         self.redis.delete(QUEUE)
 
 
-def _use_broker(url: str) -> None:
+def _use_broker(url: str, transport_options: dict[str, Any]) -> None:
     """Point Celery at ``url``, dropping the connections and producers made for the last."""
     pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     celery_app.conf.broker_url = url
+    celery_app.conf.broker_transport_options = transport_options
 
 
 @contextlib.contextmanager
 def real_broker() -> Iterator[Broker]:
     """Celery really publishing (not eager) to this test worker's own Redis database."""
     conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url)
-    found = Broker(settings.CACHES["default"]["LOCATION"])
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
+    found = Broker(settings.CACHES["default"]["LOCATION"], dict(saved[2]))
     found.redis.delete(QUEUE)
     conf.task_always_eager = False
     found.up()
     yield found
     found.redis.delete(QUEUE)
     conf.task_always_eager = saved[0]
-    _use_broker(saved[1])
+    _use_broker(saved[1], saved[2])
 
 
 @pytest.fixture
