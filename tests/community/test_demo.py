@@ -38,7 +38,7 @@ from rewards import ledger, schedules
 from rewards.models import Account, Entry, Payment, Refund, Transaction
 from rotation.models import RosterEntry, Shift, SwapRequest
 from tests.factories import mfa_sign_in
-from tests.worlds import fresh, shared_world
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def _demo_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]
     with shared_world(django_db_blocker):
         already = len(mail.outbox)  # pytest-django empties it per test, not per module
         output = _demo(TestCase.captureOnCommitCallbacks)
-        yield Demo(output=output, sent=list(mail.outbox[already:]))
+        yield settled(Demo(output=output, sent=list(mail.outbox[already:])))
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ from tests.questions.helpers import (
     published,
     use_private_storage,
 )
-from tests.worlds import fresh, shared_world
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -708,11 +708,13 @@ def _fuzz_world(
         use_private_storage(patch, tmp_path_factory.mktemp("fuzz-attachments"))
         community = make_community(slug="circle", name="Circle")
         member = add_member(community, profile={"handle": "plain"})
-        yield FuzzWorld(
-            community=community,
-            organiser=organiser_of(community),
-            member=member,
-            rows=_question_rows(community, member),
+        yield settled(
+            FuzzWorld(
+                community=community,
+                organiser=organiser_of(community),
+                member=member,
+                rows=_question_rows(community, member),
+            )
         )
 
 

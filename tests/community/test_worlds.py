@@ -10,14 +10,14 @@ import pytest
 
 from members.models import Community, Membership
 from tests.factories import add_member, make_community
-from tests.worlds import fresh, shared_world
+from tests.worlds import fresh, settled, shared_world
 
 
 @pytest.fixture(scope="module")
 def _world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     with shared_world(django_db_blocker):
         community = make_community(slug="shared-world")
-        yield {"community": community, "member": add_member(community)}
+        yield settled({"community": community, "member": add_member(community)})
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -15,12 +16,14 @@ from django.conf import settings as django_settings
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
+from time_machine import travel
 
 from members.models import Membership
 from questions.digests import services
 from questions.digests.models import DigestSubscription
 from tests.digests import delivery_helpers as h
 from tests.factories import UserFactory, add_member
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +37,19 @@ def now(time_machine: Any) -> datetime.datetime:
     return h.AFTER_W45
 
 
+@pytest.fixture(scope="module")
+def _circle(django_db_setup: None, django_db_blocker: Any) -> Iterator[h.Cast]:
+    """The cast, built once per module (tests/worlds.py) at the moment the tests start from
+    (``now``; time stands still while it is built, so nothing in it is later than that)."""
+    with shared_world(django_db_blocker):
+        with travel(h.AFTER_W45, tick=False):
+            cast = h.cast(slug="unsub", members=2)
+        yield settled(cast)
+
+
 @pytest.fixture
-def circle(now: datetime.datetime) -> h.Cast:
-    return h.cast(slug="unsub", members=2)
+def circle(now: datetime.datetime, _circle: h.Cast, db: None) -> h.Cast:
+    return fresh(_circle)
 
 
 @pytest.fixture

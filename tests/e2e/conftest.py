@@ -4,10 +4,10 @@ import datetime
 import os
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+
+from tests import worlds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,9 +25,6 @@ def midweek(time_machine: Any) -> datetime.datetime:
     """Move the clock (it keeps ticking) to Wednesday 12:00 (Asia/Shanghai, the communities'
     default zone) of the current week, so that a journey never runs across a week's end:
     weeks, shifts and the ballot stay where the test built them."""
-    zone = ZoneInfo("Asia/Shanghai")
-    today = timezone.localtime(timezone.now(), zone).date()
-    wednesday = today - datetime.timedelta(days=today.weekday()) + datetime.timedelta(days=2)
-    moment = datetime.datetime.combine(wednesday, datetime.time(12, 0), tzinfo=zone)
+    moment = worlds.midweek()
     time_machine.move_to(moment, tick=True)
     return moment

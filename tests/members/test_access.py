@@ -8,6 +8,7 @@ change, the others get 403 (signed in), a redirect to the login page (portal, an
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +38,7 @@ from tests.factories import (
     organiser_of,
     set_status,
 )
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -195,14 +197,53 @@ def _body(response: Any) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
+# --- The matrix's world, built once for the module (tests/worlds.py) ----------------------------
+
+
+@dataclass
+class World:
+    community: Community
+    target: Membership  # another active member, whom the actions name
+    viewers: dict[str, User | None]  # one of each kind in VIEWERS
+
+
+def build_world() -> World:
+    """The community as tests/conftest.py makes it, a member with a skill the matcher finds, the
+    target, and a viewer of every kind (each made by ``_viewer``, as the tests made theirs)."""
+    community = make_community(slug="circle", name="Circle")
+    add_member(community, profile={"handle": "skilled", "skills": ["Planning"]})
+    target = add_member(community, profile={"handle": "target"})
+    viewers = {kind: _viewer(kind, community) for kind in VIEWERS}
+    return World(community=community, target=target, viewers=viewers)
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    with shared_world(django_db_blocker):
+        yield settled(build_world())
+
+
+@pytest.fixture
+def world(_world: World, db: None) -> World:
+    return fresh(_world)
+
+
+@pytest.fixture
+def community(_world: World, db: None) -> Community:
+    """The tests outside the matrix build their own community, as tests/conftest.py does, with
+    only the people they add: the matrix's world, which has taken its addresses for the
+    module, steps aside for them (renamed in the test's savepoint, so only for that test)."""
+    for slug in ("circle", "elsewhere"):
+        Community.objects.filter(slug=slug).update(slug=f"{slug}-shared-world")
+    return make_community(slug="circle", name="Circle")
+
+
 @pytest.mark.parametrize("action", PORTAL, ids=[a.name for a in PORTAL])
 @pytest.mark.parametrize("kind", VIEWERS)
-def test_portal_permissions(
-    client: Client, community: Community, kind: str, action: Action
-) -> None:
+def test_portal_permissions(client: Client, world: World, kind: str, action: Action) -> None:
     # given
-    target = add_member(community, profile={"handle": "target"})
-    user = _viewer(kind, community)
+    community, target = world.community, world.target
+    user = world.viewers[kind]
     if user is not None:
         client.force_login(user)
     before = _state(community, target)
@@ -226,11 +267,10 @@ def test_portal_permissions(
 
 @pytest.mark.parametrize("action", API, ids=[a.name for a in API])
 @pytest.mark.parametrize("kind", VIEWERS)
-def test_api_permissions(api: APIClient, community: Community, kind: str, action: Action) -> None:
+def test_api_permissions(api: APIClient, world: World, kind: str, action: Action) -> None:
     # given
-    add_member(community, profile={"handle": "skilled", "skills": ["Planning"]})
-    target = add_member(community, profile={"handle": "target"})
-    user = _viewer(kind, community)
+    community, target = world.community, world.target
+    user = world.viewers[kind]
     if user is not None:
         api.force_authenticate(user)
     before = _state(community, target)

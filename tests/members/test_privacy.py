@@ -19,6 +19,7 @@ import io
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,10 @@ from questions import services as question_services
 from questions.digests import delivery
 from questions.digests import services as digest_services
 from questions.models import Digest, DigestItem
-from tests.factories import add_member, set_status
+from tests.factories import add_member, make_community, organiser_of, set_status
 from tests.html import without_csrf_tokens
 from tests.questions.helpers import published
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -119,28 +121,44 @@ def phase() -> str:
     return "growth"
 
 
-@pytest.fixture
-def world(
-    community: Community,
-    organiser: Membership,
-    moderator: Membership,
-    member: Membership,
-    phase: str,
-) -> World:
+def build_world() -> World:
+    """The seed-phase world: the community, organiser, moderator and member made as
+    tests/conftest.py makes them, their hidden values, and the subject."""
+    community = make_community(slug=SLUG, name="Circle")
+    organiser = organiser_of(community)
+    moderator = add_member(community, role=Membership.Role.MODERATOR, profile={"handle": "mod"})
+    member = add_member(community, profile={"handle": "plain"})
     services.profile_update(membership=organiser, data={"handle": "boss", **HIDDEN["organiser"]})
     services.profile_update(membership=moderator, data=HIDDEN["moderator"])
     services.profile_update(membership=member, data=HIDDEN["member"])
     subject = add_member(
         community, profile={"handle": "quiet-fox", **HIDDEN["self"], **SUBJECT_SHARED}
     )
-    if phase == "growth":
-        services.community_enter_growth(actor=organiser, community=community)
     community.refresh_from_db()
-    assert community.phase == phase
     return World(
         community=community,
         people={"organiser": organiser, "moderator": moderator, "member": member, "self": subject},
     )
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """Built once for the module, in the seed phase (tests/worlds.py); every test's changes
+    are rolled back."""
+    with shared_world(django_db_blocker):
+        yield settled(build_world())
+
+
+@pytest.fixture
+def world(_world: World, db: None, phase: str) -> World:
+    """The world in ``phase``: a growth-phase test has the organiser switch phases first (in its
+    own savepoint, rolled back after it), as each test's own world did when it was built."""
+    world = fresh(_world)
+    if phase == "growth":
+        services.community_enter_growth(actor=world.people["organiser"], community=world.community)
+    world.community.refresh_from_db()
+    assert world.community.phase == phase
+    return world
 
 
 def may_see(viewer: str, person: str, phase: str) -> bool:

@@ -4,7 +4,8 @@ query for the header's unread-notification count.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -12,17 +13,30 @@ from rest_framework.test import APIClient
 
 from members.models import Community, Membership
 from tests.factories import bulk_members, make_community, organiser_of
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
 SIZES = [10, 200]
 
+Populated = tuple[Community, Membership, Membership]
 
-@pytest.fixture(params=SIZES, ids=lambda n: f"{n}-members")
-def populated(request: pytest.FixtureRequest) -> tuple[Community, Membership, Membership]:
-    community = make_community(slug="budget", privacy_threshold=100_000)
-    members = bulk_members(community, request.param)
-    return community, organiser_of(community), members[0]
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n}-members")
+def _populated(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[Populated]:
+    """Each size built once per module (tests/worlds.py): pytest runs one size's tests, rolls
+    its world back, then builds the other (both use the slug the URLs name)."""
+    with shared_world(django_db_blocker):
+        community = make_community(slug="budget", privacy_threshold=100_000)
+        members = bulk_members(community, request.param)
+        yield settled((community, organiser_of(community), members[0]))
+
+
+@pytest.fixture
+def populated(_populated: Populated, db: None) -> Populated:
+    return fresh(_populated)
 
 
 PORTAL = [
@@ -50,7 +64,7 @@ API = [
 @pytest.mark.parametrize(("name", "url", "budget"), PORTAL, ids=[p[0] for p in PORTAL])
 @pytest.mark.parametrize("as_organiser", [True, False], ids=["organiser", "member"])
 def test_portal_page_queries_are_fixed(
-    populated: tuple[Community, Membership, Membership],
+    populated: Populated,
     client: Client,
     django_assert_max_num_queries: Callable,
     name: str,
@@ -68,7 +82,7 @@ def test_portal_page_queries_are_fixed(
 
 
 def test_profile_page_queries_are_fixed(
-    populated: tuple[Community, Membership, Membership],
+    populated: Populated,
     client: Client,
     api: APIClient,
     django_assert_max_num_queries: Callable,
@@ -84,7 +98,7 @@ def test_profile_page_queries_are_fixed(
 
 @pytest.mark.parametrize(("name", "url", "budget"), API, ids=[p[0] for p in API])
 def test_api_queries_are_fixed(
-    populated: tuple[Community, Membership, Membership],
+    populated: Populated,
     api: APIClient,
     django_assert_max_num_queries: Callable,
     name: str,
@@ -99,7 +113,7 @@ def test_api_queries_are_fixed(
 
 
 def test_export_streams_every_member_in_fixed_queries(
-    populated: tuple[Community, Membership, Membership],
+    populated: Populated,
     client: Client,
     django_assert_max_num_queries: Callable,
 ) -> None:

@@ -8,6 +8,7 @@ PostgreSQL, where ``matches`` is a tsquery against the GIN indexes of migration 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from rest_framework.test import APIClient
 from members import selectors, services
 from members.models import Community, Membership, Profile
 from members.search import MAX_QUERY_CHARS, MAX_QUERY_TERMS, Term, document, parse_query
-from tests.factories import add_member, bulk_members
+from tests.factories import add_member, bulk_members, make_community, organiser_of
+from tests.worlds import fresh, settled, shared_world
 
 SLUG = "circle"
 API = f"/api/v1/communities/{SLUG}"
@@ -168,8 +170,34 @@ def test_the_like_form_finds_what_the_tsquery_form_finds(query: str, expected: l
 # --- on the database -------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def _world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The community and its people, built once per module (tests/worlds.py); each test has
+    its own savepoint and its own copy of the objects."""
+    with shared_world(django_db_blocker):
+        # as tests/conftest.py's ``community`` and ``organiser``
+        community = make_community(slug="circle", name="Circle")
+        world = {"community": community, "people": build_people(community, organiser_of(community))}
+        yield settled(world)
+
+
 @pytest.fixture
-def people(community: Community, organiser: Membership) -> dict[str, Membership]:
+def world(_world: dict[str, Any], db: None) -> dict[str, Any]:
+    return fresh(_world)
+
+
+@pytest.fixture
+def community(world: dict[str, Any]) -> Community:
+    """The shared world's community (instead of tests/conftest.py's own)."""
+    return world["community"]
+
+
+@pytest.fixture
+def people(world: dict[str, Any]) -> dict[str, Membership]:
+    return world["people"]
+
+
+def build_people(community: Community, organiser: Membership) -> dict[str, Membership]:
     services.profile_update(membership=organiser, data={"handle": "boss"})
     return {
         "organiser": organiser,

@@ -7,6 +7,7 @@ in (portal) or refused (API)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from questions import services
 from questions.models import Answer, Comment, Invitation, Question, Rating
 from tests.factories import UserFactory, add_member, make_community, organiser_of, set_status
 from tests.questions.helpers import WEEK, age_comment, answer, brief, comment, published
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +66,12 @@ class World:
         }
 
 
-@pytest.fixture
-def world(community: Community, organiser: Membership, moderator: Membership) -> World:
+def build_world() -> World:
+    """The community, its people and its questions (the community, organiser and moderator
+    made as tests/conftest.py makes them)."""
+    community = make_community(slug="circle", name="Circle")
+    organiser = organiser_of(community)
+    moderator = add_member(community, role=Membership.Role.MODERATOR, profile={"handle": "mod"})
     asker = add_member(community, profile={"handle": "asker"})
     answerer = add_member(community, profile={"handle": "answerer"})
     member = add_member(community, profile={"handle": "member"})
@@ -106,6 +112,22 @@ def world(community: Community, organiser: Membership, moderator: Membership) ->
         candidate_answer=candidate_answer,
         comment=said,
     )
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """Built once for the module (tests/worlds.py); every test's changes are rolled back."""
+    with shared_world(django_db_blocker):
+        yield settled(build_world())
+
+
+@pytest.fixture
+def world(_world: World, db: None) -> World:
+    world = fresh(_world)
+    # The comment may be edited for a while after it is written: for every test it was
+    # written just now, as when each test built its own world (the module may run longer).
+    world.comment = age_comment(world.comment, 0)
+    return world
 
 
 def _portal(client: Client, world: World, who: str) -> Client:

@@ -6,8 +6,9 @@ header's unread-notification count.)"""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -17,6 +18,7 @@ from members import weeks
 from members.models import Community, Membership, Tag
 from questions.models import Answer, Attachment, Comment, Question, Rating
 from tests.factories import bulk_members, bulk_questions, make_community, organiser_of, tag
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +45,24 @@ class World:
     size: Size
 
 
-@pytest.fixture(params=SIZES, ids=lambda s: s.name)
-def world(request: pytest.FixtureRequest) -> World:
-    size: Size = request.param
+@pytest.fixture(scope="module", params=SIZES, ids=lambda s: s.name)
+def _world(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[World]:
+    """Each size built once per module (tests/worlds.py): pytest runs one size's tests, rolls
+    its world back, then builds the other (both use the slug the URLs name)."""
+    with shared_world(django_db_blocker):
+        world = build(request.param)
+        yield settled(world)
+
+
+@pytest.fixture
+def world(_world: World, db: None) -> World:
+    return fresh(_world)
+
+
+def build(size: Size) -> World:
+    """The world of one size (members[0] asked the question on the page)."""
     community = make_community(slug="budget", privacy_threshold=100_000)
     members = bulk_members(community, size.members)
     skill = tag(community, Tag.Kind.SKILL, "交互设计")

@@ -7,8 +7,9 @@ query for the header's unread-notification count; organisers' pages one for the 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,6 +34,7 @@ from tests.factories import (
     mfa_token,
     organiser_of,
 )
+from tests.worlds import fresh, settled, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -84,19 +86,31 @@ def build(community: Community, members: list[Membership], weeks_back: int) -> N
     )
 
 
-@pytest.fixture(params=list(SIZES), ids=lambda size: size)
-def books(request: pytest.FixtureRequest) -> Books:
+@pytest.fixture(scope="module", params=list(SIZES), ids=lambda size: size)
+def _books(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[Books]:
+    """Each size built once per module (tests/worlds.py): pytest runs one size's tests, rolls
+    its books back, then builds the other (both use the slug the URLs name)."""
     n_members, weeks_back = SIZES[request.param]
-    community = make_community(slug="budget", privacy_threshold=100_000)
-    members = bulk_members(community, n_members)
-    build(community, members, weeks_back)
-    return Books(
-        community=community,
-        organiser=organiser_of(community),
-        member=members[0],
-        payments=Payment.objects.filter(community=community).count(),
-        transactions=Transaction.objects.filter(community=community).count(),
-    )
+    with shared_world(django_db_blocker):
+        community = make_community(slug="budget", privacy_threshold=100_000)
+        members = bulk_members(community, n_members)
+        build(community, members, weeks_back)
+        yield settled(
+            Books(
+                community=community,
+                organiser=organiser_of(community),
+                member=members[0],
+                payments=Payment.objects.filter(community=community).count(),
+                transactions=Transaction.objects.filter(community=community).count(),
+            )
+        )
+
+
+@pytest.fixture
+def books(_books: Books, db: None) -> Books:
+    return fresh(_books)
 
 
 def test_the_sizes_are_what_they_say(books: Books) -> None:
