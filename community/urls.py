@@ -3,10 +3,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from community import views
 from community.api import not_found as api_not_found
+from community.schema import SchemaView
 from members import views as member_views
 from members.scoped_admin import moderation_site
 from members.webhooks import email_tracking
@@ -31,7 +32,7 @@ urlpatterns = [
     path("api/v1/", include("rewards.api_urls")),
     path("api/v1/", include("rotation.api_urls")),
     path("api/v1/", include("questions.digests.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Anything else under /api/ is a JSON 404, not the portal's HTML page.
     re_path(r"^api/", api_not_found, name="api-not-found"),

@@ -9,6 +9,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from community.schema import SchemaView
 from members.models import Membership
 
 V1 = "/api/v1"
@@ -106,3 +107,31 @@ def test_an_unknown_portal_path_is_still_a_page(client: Any, db: None) -> None:
     response = client.get("/nothing-here/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_the_schema_is_generated_once_per_language_and_kept(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SchemaView, "_schemas", {})
+    generated: list[str] = []
+    real = SchemaGenerator.get_schema
+
+    def counting(self: SchemaGenerator, *args: Any, **kwargs: Any) -> Any:
+        generated.append("x")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counting)
+    json = {"HTTP_ACCEPT": "application/vnd.oai.openapi+json"}
+    english = api.get("/api/schema/", {"lang": "en"}, **json)
+    again = api.get("/api/schema/", {"lang": "en"}, **json)
+    chinese = api.get("/api/schema/", {"lang": "zh-hans"}, **json)
+    assert english.status_code == again.status_code == chinese.status_code == 200
+    assert english.content == again.content
+    assert english.content != chinese.content  # the descriptions are translated
+    assert len(generated) == 2
+    # a language the project does not have is answered, and not kept
+    for _ in range(2):
+        assert api.get("/api/schema/", {"lang": "xx-nasty"}, **json).status_code == 200
+    assert len(generated) == 4
+    assert set(SchemaView._schemas) == {("en", None), ("zh-hans", None)}
