@@ -22,8 +22,8 @@ from django.test import Client, TestCase
 from django.utils import timezone
 
 from community import demo_money, demo_questions, demo_rotation
-from members import weeks
-from members.models import Community, Membership, User
+from members import privacy, weeks
+from members.models import Community, Membership, Profile, User
 from questions.models import (
     Answer,
     AnswerRevision,
@@ -540,3 +540,33 @@ def test_demo_publishes_the_past_weeks_digests_and_leaves_the_last_one_to_curate
     assert f"/c/product-circle/digests/{draft.label}/curate/" in page
     archive = client.get("/c/product-circle/digests/").content.decode()
     assert published[-1].label in archive
+
+
+def test_demo_names_no_one_through_a_shared_handle(demo: Demo) -> None:
+    """Linkability (members.privacy): the demo does not model a person identified through a
+    handle shown with their real name in a seed-phase community."""
+    # given the demo, whose members of writers-room (seed) are all in product-circle (growth)
+    seed = Community.objects.get(slug="writers-room")
+    growth = Community.objects.get(slug="product-circle")
+    assert (seed.phase, growth.phase) == (Community.Phase.SEED, Community.Phase.GROWTH)
+    named: dict[tuple[int, str], Any] = {
+        (user_id, handle.casefold()): handle
+        for user_id, handle in Profile.objects.filter(community__phase=Community.Phase.SEED)
+        .exclude(real_name="", company="")
+        .values_list("membership__user_id", "handle")
+    }
+    in_both = Membership.objects.filter(community=growth, user__memberships__community=seed)
+    assert in_both.count() == 10  # the organiser, the demo member and eight others
+
+    # then no one uses in a growth community a handle shown with their name in a seed one
+    shared = [
+        handle
+        for user_id, handle in Profile.objects.filter(
+            community__phase=Community.Phase.GROWTH
+        ).values_list("membership__user_id", "handle")
+        if (user_id, handle.casefold()) in named
+    ]
+    assert shared == []
+    # and no profile page would warn
+    profiles = Profile.objects.select_related("community", "membership")
+    assert [p.handle for p in profiles if privacy.handle_links(profile=p) is not None] == []

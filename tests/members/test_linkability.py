@@ -10,11 +10,8 @@ the pattern.
 from __future__ import annotations
 
 import re
-from io import StringIO
-from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from members import privacy, services
@@ -292,33 +289,5 @@ def test_without_a_link_the_fix_changes_nothing(
     assert _profile(here).handle == "quiet-fox"
 
 
-# --- The demo ----------------------------------------------------------------------------------
-
-
-def test_the_demo_names_no_one_through_a_shared_handle() -> None:
-    # given the demo, whose members of writers-room (seed) are all in product-circle (growth)
-    call_command("demo", stdout=StringIO())
-    seed = Community.objects.get(slug="writers-room")
-    growth = Community.objects.get(slug="product-circle")
-    assert (seed.phase, growth.phase) == (Community.Phase.SEED, Community.Phase.GROWTH)
-    named: dict[tuple[int, str], Any] = {
-        (user_id, handle.casefold()): handle
-        for user_id, handle in Profile.objects.filter(community__phase=Community.Phase.SEED)
-        .exclude(real_name="", company="")
-        .values_list("membership__user_id", "handle")
-    }
-    in_both = Membership.objects.filter(community=growth, user__memberships__community=seed)
-    assert in_both.count() == 10  # the organiser, the demo member and eight others
-
-    # then no one uses in a growth community a handle shown with their name in a seed one
-    shared = [
-        handle
-        for user_id, handle in Profile.objects.filter(
-            community__phase=Community.Phase.GROWTH
-        ).values_list("membership__user_id", "handle")
-        if (user_id, handle.casefold()) in named
-    ]
-    assert shared == []
-    # and no profile page would warn
-    profiles = Profile.objects.select_related("community", "membership")
-    assert [p.handle for p in profiles if privacy.handle_links(profile=p) is not None] == []
+# The demo's handles are checked in tests/community/test_demo.py, which loads the demo once
+# (test_demo_names_no_one_through_a_shared_handle).
