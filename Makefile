@@ -61,12 +61,13 @@ checks: $(STAMP)
 
 # The suite without the browser, then the browser tests in a step of their own; each prints
 # its 15 slowest tests at the end. The first step makes the test databases afresh and keeps
-# them; the browser step reuses them (Django still applies any migration they lack).
+# them; the browser step reuses them (Django still applies any migration they lack) and
+# collects only tests/e2e, where every browser test lives (tests/community/test_markers.py).
 pytest: $(STAMP)
 	$(BIN)/pytest -n auto --maxprocesses 4 -m "not e2e" --durations=15 --create-db --reuse-db
 
 e2e: $(STAMP)
-	$(BIN)/pytest -n auto --maxprocesses 4 -m e2e --durations=15 --reuse-db
+	$(BIN)/pytest tests/e2e -n auto --maxprocesses 4 -m e2e --durations=15 --reuse-db
 
 # Developer tools: refresh the zh-Hans catalogue after changing strings; run the benchmarks.
 messages: $(STAMP)
