@@ -1286,6 +1286,75 @@ def query_reads() -> Iterator[set[str]]:
         yield read
 
 
+class _ReadDict(dict):  # type: ignore[type-arg]
+    """A parsed JSON object that records whose values the code reads (key names alone —
+    iterating, ``in``, ``len`` — read no value). Overriding ``__iter__`` keeps CPython from
+    copying it behind our back (``{**d}``, ``dict(d)`` then read through ``__getitem__``)."""
+
+    read: set[str]
+
+    def __getitem__(self, key: Any) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self.read.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().setdefault(key, default)
+
+    def __iter__(self) -> Iterator[Any]:
+        return super().__iter__()
+
+    def _whole(self) -> None:
+        self.read.add(EVERY_KEY)
+
+    def items(self) -> Any:
+        self._whole()
+        return super().items()
+
+    def values(self) -> Any:
+        self._whole()
+        return super().values()
+
+    def copy(self) -> dict[Any, Any]:
+        self._whole()
+        return dict(super().items())
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self._whole()
+        return dict, (dict(super().items()),)
+
+
+@contextlib.contextmanager
+def body_reads() -> Iterator[set[str]]:
+    """The fields whose values the code under test reads from a request's body: a form's
+    (a QueryDict, as ``query_reads``) or a JSON object's (the API's parser hands out a
+    ``_ReadDict``). A field no code reads cannot fail, whatever it holds."""
+    from community.parsers import SafeJSONParser
+
+    real_parse = SafeJSONParser.parse
+
+    with query_reads() as read, pytest.MonkeyPatch.context() as patch:
+
+        def parse(self: SafeJSONParser, *args: Any, **kwargs: Any) -> Any:
+            parsed = real_parse(self, *args, **kwargs)
+            if type(parsed) is dict:
+                recorded = _ReadDict(parsed)
+                recorded.read = read
+                return recorded
+            return parsed
+
+        patch.setattr(SafeJSONParser, "parse", parse)
+        yield read
+
+
 def test_the_recorder_sees_the_query_parameters_a_page_reads(
     client: Client, community: Community, member: Membership
 ) -> None:
@@ -1300,6 +1369,28 @@ def test_the_recorder_sees_the_query_parameters_a_page_reads(
     with query_reads() as whole:
         QueryDict("a=1").urlencode()
     assert whole == {EVERY_KEY}
+
+
+def test_the_recorder_sees_the_body_fields_whose_values_are_read(
+    api: APIClient, community: Community, organiser: Membership
+) -> None:
+    api.force_authenticate(organiser.user)
+    url = f"/api/v1/communities/{community.slug}/tags/"
+    with body_reads() as read:
+        assert api.post(url, {"kind": "skill", "name": "Fuzzing"}, format="json").status_code == 201
+    assert {"kind", "name"} <= read
+    with body_reads() as unknown:
+        response = api.post(url, {"kind": "skill", "name": "Fuzzed", "zzz": 1}, format="json")
+    assert response.status_code == 400  # the unknown field is named...
+    assert "zzz" in response.json()
+    assert "zzz" not in unknown  # ...by its name: its value is never read
+    with body_reads() as form:
+        api.post(url, {"kind": "skill", "name": "Form"})  # a form body is a QueryDict
+    assert {"kind", "name"} <= form
+    recorded = _ReadDict({"a": 1, "b": 2})
+    recorded.read = set()
+    assert {**recorded} == {"a": 1, "b": 2}
+    assert recorded.read == {"a", "b"}  # copied through __getitem__, so seen
 
 
 def test_the_fuzzer_notices_a_server_error(
@@ -1421,48 +1512,55 @@ def test_no_request_produces_a_server_error(
     if rows is not None and name in QUESTIONS_GOOD:
         good_fields = QUESTIONS_GOOD[name](rows)
     for method in ["post", "patch", "put"] if is_api else ["post"]:
-        if is_api:
-            first = fuzz.json(method, url, good_fields)
-        else:
-            first = fuzz.send(method, url, data=good_fields)
-        if first is None or _refused_unread(first):
-            continue
-        fuzz.send(method, url)
-        for body, content_type in BAD_BODIES:
-            fuzz.send(method, url, data=body, content_type=content_type)
-        uploads = UPLOADS
-        if "import" in name:
-            uploads = [*UPLOADS, ("big.csv", b"email\n" + b"x" * 2_100_000)]
-        if name == "api-attachments":
-            uploads = [*UPLOADS, *ATTACHMENT_UPLOADS]
-        for filename, content in uploads:
-            upload = SimpleUploadedFile(filename, content)
-            fuzz.send(method, url, data={"file": upload, "create_tags": "true"})
-        if name in ATTACHMENT_FORMS:
-            for filename, content in ATTACHMENT_UPLOADS:
-                upload = SimpleUploadedFile(filename, content)
-                fuzz.send(method, url, data={**good_fields, "attachment": upload})
-        fields = list(good_fields) or ["name", "email", "handle"]
-        for value in NASTY_JSON if is_api else NASTY:
+        with body_reads() as read:
             if is_api:
-                fuzz.json(method, url, value)
-                fuzz.json(method, url, {**good_fields, "unknown": value})
+                first = fuzz.json(method, url, good_fields)
             else:
-                fuzz.send(method, url, data=dict.fromkeys(fields, value))
-                fuzz.send(
-                    method,
-                    url,
-                    data=urlencode({f: [value, "x"] for f in fields}, doseq=True),
-                    content_type="application/x-www-form-urlencoded",
-                )
-            if not ours:
+                first = fuzz.send(method, url, data=good_fields)
+            if first is None or _refused_unread(first):
                 continue
-            for field in fields:
-                spoilt = {**good_fields, field: value}
+            fuzz.send(method, url)
+            for body, content_type in BAD_BODIES:
+                fuzz.send(method, url, data=body, content_type=content_type)
+            uploads = UPLOADS
+            if "import" in name:
+                uploads = [*UPLOADS, ("big.csv", b"email\n" + b"x" * 2_100_000)]
+            if name == "api-attachments":
+                uploads = [*UPLOADS, *ATTACHMENT_UPLOADS]
+            for filename, content in uploads:
+                upload = SimpleUploadedFile(filename, content)
+                fuzz.send(method, url, data={"file": upload, "create_tags": "true"})
+            if name in ATTACHMENT_FORMS:
+                for filename, content in ATTACHMENT_UPLOADS:
+                    upload = SimpleUploadedFile(filename, content)
+                    fuzz.send(method, url, data={**good_fields, "attachment": upload})
+            fields = list(good_fields) or ["name", "email", "handle"]
+            for i, value in enumerate(NASTY_JSON if is_api else NASTY):
                 if is_api:
-                    fuzz.json(method, url, spoilt)
+                    fuzz.json(method, url, value)
+                    # an unknown field with each nasty value, while some code reads its value
+                    if i == 0 or {"unknown", EVERY_KEY} & read:
+                        fuzz.json(method, url, {**good_fields, "unknown": value})
                 else:
-                    fuzz.send(method, url, data=spoilt)
+                    fuzz.send(method, url, data=dict.fromkeys(fields, value))
+                    fuzz.send(
+                        method,
+                        url,
+                        data=urlencode({f: [value, "x"] for f in fields}, doseq=True),
+                        content_type="application/x-www-form-urlencoded",
+                    )
+                if not ours:
+                    continue
+                # then one field at a time, each field whose value some code reads (every
+                # field above went to every request with each nasty value at once)
+                for field in fields:
+                    if field not in read and EVERY_KEY not in read:
+                        continue
+                    spoilt = {**good_fields, field: value}
+                    if is_api:
+                        fuzz.json(method, url, spoilt)
+                    else:
+                        fuzz.send(method, url, data=spoilt)
 
     # then
     assert not fuzz.failures, "\n".join(fuzz.failures)
