@@ -1,0 +1,46 @@
+"""Production settings that matter for speed: PostgreSQL connections are kept and reused, and
+checked before reuse; the embedded SQLite default opens one per request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT = (
+    "import django, json; django.setup(); from django.conf import settings; "
+    "d = settings.DATABASES['default']; "
+    "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], "
+    "d['DISABLE_SERVER_SIDE_CURSORS']]))"
+)
+
+
+def _database_settings(**env: str) -> list[object]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE")}
+    clean.update(DJANGO_SETTINGS_MODULE="community.settings", DJANGO_DEBUG="true", **env)
+    out = subprocess.run(  # noqa: S603 - our own interpreter and a fixed program
+        [sys.executable, "-c", PRINT], cwd=ROOT, env=clean, capture_output=True, check=True
+    )
+    found: list[object] = json.loads(out.stdout)
+    return found
+
+
+def test_postgresql_connections_are_kept_a_minute_and_checked() -> None:
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 60
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    assert connection.vendor == "postgresql"
+
+
+def test_the_embedded_default_and_the_overrides() -> None:
+    assert _database_settings() == [0, True, False]  # SQLite: one connection per request
+    postgres = "postgres://postgres@127.0.0.1:5432/x"
+    assert _database_settings(DATABASE_URL=postgres) == [60, True, False]
+    assert _database_settings(DATABASE_URL=postgres, DATABASE_CONN_MAX_AGE="0") == [0, True, False]
+    pooled = _database_settings(DATABASE_URL=postgres, DATABASE_TRANSACTION_POOLING="true")
+    assert pooled == [60, True, True]
