@@ -363,3 +363,6 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DIRECTORY_PAGE_SIZE = 24
 QUESTIONS_PAGE_SIZE = 20
 COMMENT_EDIT_WINDOW_MINUTES = env.int("COMMENT_EDIT_WINDOW_MINUTES", default=15)
+# How long the rendered HTML of answers and discussions is kept in the cache
+# (questions/fragments.py; its keys change with what it shows); 0 turns it off.
+FRAGMENT_CACHE_SECONDS = env.int("FRAGMENT_CACHE_SECONDS", default=24 * 60 * 60)

@@ -132,6 +132,11 @@ class Community(models.Model):
     )
     phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices, default=Phase.SEED)
     phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True)
+    # When a member last changed their handle: the version of every cached fragment that
+    # names members (questions.fragments), so a new handle shows at once.
+    handles_changed_at = models.DateTimeField(
+        _("handles changed at"), null=True, blank=True, editable=False
+    )
     votes_per_member = models.PositiveSmallIntegerField(
         _("votes per member per week"),
         default=3,

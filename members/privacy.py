@@ -46,6 +46,17 @@ def sees_every_hidden_field(*, viewer: Membership | None, community: Community) 
     return community.phase == Community.Phase.SEED or access.is_organiser(viewer)
 
 
+def audience(*, viewer: Membership | None, community: Community) -> str:
+    """The class of viewers who see the same of every profile in ``community``: ``all``
+    (every field of every profile), ``shared`` (the shared fields) or ``public`` (not a
+    reader). HTML cached for one viewer is served only to viewers of the same class — it is
+    part of every cached fragment's key (questions.fragments) — and a fragment that shows a
+    member's own hidden fields (which only they see) is never shared at all."""
+    if sees_every_hidden_field(viewer=viewer, community=community):
+        return "all"
+    return "shared" if is_reader(viewer, community) else "public"
+
+
 def sees_hidden_fields(*, viewer: Membership | None, profile: Profile) -> bool:
     if viewer is not None and viewer.pk == profile.membership_id:
         return True

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -22,9 +23,10 @@ from members import access as member_access
 from members import weeks
 from members.api import paginated, query_params
 from members.models import Community, Membership
+from members.pagination import Pagination
 from members.serializers import errors, page_of
-from questions import access, attachments, markdown, selectors, services, votes
-from questions.models import Attachment, Comment, Question
+from questions import access, attachments, lifecycle, markdown, selectors, services, votes
+from questions.models import Attachment, Comment, Question, Vote
 from questions.notifications import mark_read
 from questions.serializers import (
     AnswerInputSerializer,
@@ -41,6 +43,7 @@ from questions.serializers import (
     NotificationListSerializer,
     PreviewOutputSerializer,
     PreviewSerializer,
+    QuestionAnswerSerializer,
     QuestionDetailSerializer,
     QuestionInputSerializer,
     QuestionListItemSerializer,
@@ -79,19 +82,35 @@ def _attachment(viewer: Membership, value: Any) -> Attachment | None:
     return found
 
 
-def _question_with_answers(viewer: Membership | None, question: Question) -> dict[str, Any]:
-    page = selectors.question_page(viewer=viewer, question=question)
-    data = question_data(question)
-    data["answers"] = [
+def _answer_items(request: Request, views: list[selectors.AnswerView]) -> list[dict[str, Any]]:
+    """Answers with the comments loaded for them and what the caller may do with each."""
+    return [
         {
-            **answer_data(view.answer, comments=view.answer.all_comments),  # type: ignore[attr-defined]
+            **answer_data(view.answer, comments=view.all_comments),
+            "comment_count": view.comment_count,
+            "comments_url": request.build_absolute_uri(
+                reverse("api-comments", kwargs={"answer_id": view.answer.pk})
+            ),
+            "votes": view.votes,
             "voted": view.voted,
             "can_vote": view.can_vote,
             "can_rate": view.can_rate,
             "can_tip": view.can_tip,
         }
-        for view in page.answers
+        for view in views
     ]
+
+
+def _question_with_answers(
+    request: Request, viewer: Membership | None, question: Question
+) -> dict[str, Any]:
+    page = selectors.question_page(viewer=viewer, question=question)
+    data = question_data(question)
+    data["answers"] = _answer_items(request, page.answers)
+    data["answer_count"] = page.answer_count
+    data["answers_url"] = request.build_absolute_uri(
+        reverse("api-answers", kwargs={"question_id": question.pk})
+    )
     data["answers_hidden"] = page.answers_hidden
     data["phase"] = page.phase
     data["can_answer"] = page.can_answer
@@ -161,7 +180,7 @@ class QuestionDetailView(APIView):
         """One question with its answers and their discussion (members; a visitor or
         candidate on a challenge question sees the brief and only their own answer)."""
         viewer, question = access.access_question(user=request.user, question_id=question_id)
-        return Response(_question_with_answers(viewer, question))
+        return Response(_question_with_answers(request, viewer, question))
 
     @extend_schema(request=QuestionUpdateSerializer, responses={200: QuestionOutputSerializer})
     def patch(self, request: Request, question_id: int) -> Response:
@@ -229,6 +248,55 @@ class InviteView(APIView):
 
 
 class AnswerCreateView(APIView):
+    @extend_schema(
+        operation_id="questions_answers_list",
+        parameters=[
+            OpenApiParameter(
+                "order",
+                str,
+                enum=list(selectors.AnswerOrder.values),
+                description="top (the default): by votes once the week is closed, then "
+                "by rating; newest; oldest.",
+            ),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 100."),
+        ],
+        responses={200: page_of(QuestionAnswerSerializer(many=True), "QuestionAnswer")},
+    )
+    def get(self, request: Request, question_id: int) -> Response:
+        """A question's answers in pages, each with its first comments (members; a
+        candidate sees only their own answer)."""
+        viewer, question = access.access_question(user=request.user, question_id=question_id)
+        order = query_params(request).get("order", "")
+        if order and order not in selectors.AnswerOrder.values:
+            raise ValidationError(
+                {"order": _("Order by one of: %s.") % ", ".join(selectors.AnswerOrder.values)}
+            )
+        ids = selectors.ordered_answer_ids(
+            viewer=viewer, question=question, order=selectors.answer_order(order)
+        )
+        paginator = Pagination()
+        shown = paginator.paginate_queryset(ids, request, view=self) or []
+        voting_open = question.session is not None and lifecycle.voting_open(
+            question.community, question.session.week
+        )
+        my_votes: frozenset[int] = frozenset()
+        if voting_open and access.is_writer(viewer) and question.session is not None:
+            my_votes = frozenset(
+                Vote.objects.filter(
+                    voter=viewer, week=question.session.week, answer_id__in=shown
+                ).values_list("answer_id", flat=True)
+            )
+        views = selectors.answer_views(
+            viewer=viewer,
+            question=question,
+            ids=list(shown),
+            voting_open=voting_open,
+            my_votes=my_votes,
+        )
+        selectors.load_threads(views, viewer=viewer)
+        return paginator.get_paginated_response(_answer_items(request, views))
+
     @extend_schema(request=AnswerInputSerializer, responses={201: AnswerOutputSerializer})
     def post(self, request: Request, question_id: int) -> Response:
         """Answer in Markdown; the answer carries ``body`` as written and ``body_html``,
@@ -292,6 +360,23 @@ class RevisionListView(APIView):
 
 
 class CommentCreateView(APIView):
+    @extend_schema(
+        operation_id="answers_comments_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: page_of(CommentOutputSerializer(many=True), "Comment")},
+    )
+    def get(self, request: Request, answer_id: int) -> Response:
+        """An answer's comments in pages, oldest first (a reply's ``parent`` names the
+        comment it hangs under)."""
+        _viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)
+        comments = (
+            Comment.objects.filter(answer=answer)
+            .select_related("author__profile")
+            .defer(*selectors.unsearched("author"))
+            .order_by("created_at", "pk")
+        )
+        return paginated(request, self, comments, comment_data)
+
     @extend_schema(request=CommentInputSerializer, responses={201: CommentOutputSerializer})
     def post(self, request: Request, answer_id: int) -> Response:
         viewer, answer = access.access_answer(user=request.user, answer_id=answer_id)

@@ -249,7 +249,11 @@ class Answer(models.Model):
         }
 
     def get_absolute_url(self) -> str:
-        return f"{self.question.get_absolute_url()}#answer-{self.pk}"
+        """Its stable link (the question page at whichever page holds it)."""
+        return reverse(
+            "questions:answer_link",
+            kwargs={"slug": self.question.community.slug, "answer_id": self.pk},
+        )
 
 
 class AnswerRevision(models.Model):

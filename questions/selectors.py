@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Avg,
     Count,
+    DateTimeField,
     Exists,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    TextChoices,
+    Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, RowNumber
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from members import weeks
 from members.models import Community, Membership, Tag, User
@@ -32,7 +44,7 @@ PUBLISHED = (State.SCHEDULED, State.OPEN, State.CLOSED)
 _PROFILE_DOCS = ("profile__search_document", "profile__full_search_document")
 
 
-def _unsearched(*relations: str) -> tuple[str, ...]:
+def unsearched(*relations: str) -> tuple[str, ...]:
     return tuple(f"{relation}__{doc}" for relation in relations for doc in _PROFILE_DOCS)
 
 
@@ -110,11 +122,32 @@ def questions_list(
     return (
         # community and attachment: the API's question_data reads them for every row
         qs.select_related("session", "asker__profile", "community", "attachment")
-        .defer("search_document", *_unsearched("asker"))
+        .defer("search_document", *unsearched("asker"))
         .prefetch_related(Prefetch("needs", queryset=Tag.objects.only("id", "name")))
         .annotate(answer_count=_answer_count())
         .order_by("-session__week", "-submitted_at", "-pk")
     )
+
+
+ANSWERS_PER_PAGE = 20
+# Comments shown under each answer on the question page; the rest are on the answer's own
+# discussion page (questions:discussion) and the API's comments endpoint.
+COMMENTS_SHOWN = 5
+
+
+class AnswerOrder(TextChoices):
+    """How the question page and the API order answers. ``top``: by votes once the week is
+    closed (votes are secret until then), then by rating; ``newest`` / ``oldest``: by when
+    they were written."""
+
+    TOP = "top", gettext_lazy("Top")
+    NEWEST = "newest", gettext_lazy("Newest")
+    OLDEST = "oldest", gettext_lazy("Oldest")
+
+
+def answer_order(value: object) -> AnswerOrder:
+    """The order a request asks for; anything else is the default (``top``)."""
+    return AnswerOrder(value) if value in AnswerOrder.values else AnswerOrder.TOP
 
 
 @dataclass
@@ -133,14 +166,27 @@ class AnswerView:
     can_vote: bool = False  # the ballot is open, the viewer votes, and it is not theirs
     can_rate: bool = False  # questions.access.may_rate
     can_tip: bool = False  # the same rule (rewards.checkout.check_tip)
+    # When its discussion last changed (a comment written, edited or removed): with
+    # comment_count, the version of the discussion's cached HTML (questions.fragments).
+    comments_changed: datetime.datetime | None = None
+    votes: int | None = None  # votes received, once the week is closed (None before)
+    threads_loaded: bool = False
+    all_comments: list[Comment] = field(default_factory=list)  # those loaded, in order
+    card_html: str = ""  # rendered by questions.fragments for the page
+    discussion_html: str = ""
+
+    @property
+    def more_comments(self) -> int:
+        """Comments not shown here (on the discussion page)."""
+        return max(self.comment_count - len(self.all_comments), 0)
 
 
 @dataclass
 class QuestionPage:
     question: Question
     needs: list[Tag]
-    answers: list[AnswerView]
-    my_answer: Answer | None
+    answers: list[AnswerView]  # this page's
+    my_answer_id: int | None  # the viewer's answer, on whichever page
     answers_hidden: bool  # a visitor or candidate sees only their own answer
     voting_closes_at: datetime.datetime | None
     can_answer: bool
@@ -159,38 +205,239 @@ class QuestionPage:
     can_comment: bool = False
     can_remove_comments: bool = False
     editable_comments: set[int] = field(default_factory=set)  # the viewer's, still editable
+    # Answers in pages: every visible answer's id in this order, and this page of them.
+    order: AnswerOrder = AnswerOrder.TOP
+    answer_ids: list[int] = field(default_factory=list)
+    pager: Page[int] | None = None
 
     @property
     def can_vote(self) -> bool:
         return self.voting_open and self.may_vote
 
+    @property
+    def answer_count(self) -> int:
+        return len(self.answer_ids)
 
-def question_page(*, viewer: Membership | None, question: Question) -> QuestionPage:
-    """A question with its answers, their ratings and discussion: five queries whatever the
-    number of answers and comments."""
-    answers = (
-        Answer.objects.filter(question=question)
-        .select_related("author__profile", "attachment")
-        .defer("search_document", *_unsearched("author"))
-        .annotate(rating_avg=Avg("ratings__stars"), rating_count=Count("ratings"))
-        .order_by("created_at", "pk")
-        .prefetch_related(
-            Prefetch(
-                "comments",
-                queryset=Comment.objects.select_related("author__profile")
-                .defer(*_unsearched("author"))
-                .order_by("created_at", "pk"),
-                to_attr="all_comments",
+
+def _visible_answers(viewer: Membership | None, question: Question) -> QuerySet[Answer]:
+    answers = Answer.objects.filter(question=question)
+    if access.sees_all_answers(viewer):
+        return answers
+    return answers.filter(author=viewer) if viewer is not None else answers.none()
+
+
+def _votes_received() -> Subquery:
+    votes = (
+        Vote.objects.filter(answer=OuterRef("pk"))
+        .order_by()
+        .values("answer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(votes, output_field=IntegerField())
+
+
+def _comments_changed() -> Subquery:
+    """When an answer's discussion last changed: a comment written, edited or removed."""
+    changed = (
+        Comment.objects.filter(answer=OuterRef("pk"))
+        .order_by()
+        .values("answer")
+        .annotate(
+            at=Max(
+                Greatest(
+                    "created_at",
+                    Coalesce("edited_at", "created_at"),
+                    Coalesce("removed_at", "created_at"),
+                )
             )
         )
+        .values("at")
     )
-    sees_all = access.sees_all_answers(viewer)
-    if not sees_all:
-        answers = answers.filter(author=viewer) if viewer is not None else answers.none()
-    if viewer is not None:
-        answers = answers.prefetch_related(
-            Prefetch("ratings", queryset=Rating.objects.filter(rater=viewer), to_attr="mine")
+    return Subquery(changed, output_field=DateTimeField())
+
+
+def _comment_count() -> Coalesce:
+    counted = (
+        Comment.objects.filter(answer=OuterRef("pk"))
+        .order_by()
+        .values("answer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def ordered_answer_ids(
+    *, viewer: Membership | None, question: Question, order: AnswerOrder
+) -> list[int]:
+    """Every answer the viewer may read, in the order asked for: one query (ids only), from
+    which a page is cut and an answer's page is found."""
+    return [pk for pk, _author in _ordered_answers(viewer=viewer, question=question, order=order)]
+
+
+def _ordered_answers(
+    *, viewer: Membership | None, question: Question, order: AnswerOrder
+) -> list[tuple[int, int]]:
+    """(id, author id) of every answer the viewer may read, in this order."""
+    answers = _visible_answers(viewer, question)
+    if order == AnswerOrder.NEWEST:
+        ordering: list[Any] = ["-created_at", "-pk"]
+    elif order == AnswerOrder.OLDEST:
+        ordering = ["created_at", "pk"]
+    else:
+        stars = Rating.objects.filter(answer=OuterRef("pk")).order_by().values("answer")
+        answers = answers.annotate(
+            stars=Subquery(stars.annotate(a=Avg("stars")).values("a"), output_field=FloatField()),
+            raters=Subquery(stars.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
         )
+        ordering = [F("stars").desc(nulls_last=True), F("raters").desc(nulls_last=True)]
+        if lifecycle.is_closed(question):
+            answers = answers.annotate(received=_votes_received())
+            ordering.insert(0, F("received").desc(nulls_last=True))
+        ordering += ["created_at", "pk"]
+    return list(answers.order_by(*ordering).values_list("pk", "author_id"))
+
+
+def answer_page_number(*, ids: list[int], answer_id: int, per_page: int = ANSWERS_PER_PAGE) -> int:
+    """The page (from 1) that holds an answer in this order; 1 if it is not there."""
+    try:
+        return ids.index(answer_id) // per_page + 1
+    except ValueError:
+        return 1
+
+
+def answer_views(
+    *,
+    viewer: Membership | None,
+    question: Question,
+    ids: list[int],
+    voting_open: bool = False,
+    my_votes: frozenset[int] = frozenset(),
+) -> list[AnswerView]:
+    """The answers with these ids, in this order, with their ratings, comment counts and
+    what the viewer may do with each; their comments are loaded by ``load_threads`` (the
+    question page skips those whose discussion it has cached). Two queries (one with a
+    viewer: their ratings)."""
+    if not ids:
+        return []
+    closed = lifecycle.is_closed(question)
+    answers = (
+        Answer.objects.filter(pk__in=ids)
+        .select_related("author__profile", "attachment")
+        .defer("search_document", *unsearched("author"))
+        .annotate(
+            rating_avg=Avg("ratings__stars"),
+            rating_count=Count("ratings"),
+            comment_count=_comment_count(),
+            comments_changed=_comments_changed(),
+        )
+    )
+    if closed:
+        answers = answers.annotate(received=_votes_received())
+    if viewer is not None:
+        mine = Rating.objects.filter(answer=OuterRef("pk"), rater=viewer).values("stars")[:1]
+        answers = answers.annotate(my_stars=Subquery(mine, output_field=IntegerField()))
+    by_id = {a.pk: a for a in answers}
+    may_vote = access.is_writer(viewer)
+    views = []
+    for pk in ids:
+        answer = by_id.get(pk)
+        if answer is None:  # removed since the ids were read
+            continue
+        answer.question = question  # the rules below read it; spares a query per answer
+        own = viewer is not None and answer.author_id == viewer.pk
+        may_rate = access.may_rate(viewer, answer)
+        views.append(
+            AnswerView(
+                answer=answer,
+                threads=[],
+                comment_count=answer.comment_count,
+                my_rating=getattr(answer, "my_stars", None),
+                voted=answer.pk in my_votes,
+                can_vote=voting_open and may_vote and not own,
+                can_rate=may_rate,
+                can_tip=may_rate,
+                comments_changed=answer.comments_changed,
+                votes=(answer.received or 0) if closed else None,  # type: ignore[attr-defined]
+            )
+        )
+    return views
+
+
+def load_threads(
+    views: list[AnswerView], *, viewer: Membership | None, limit: int | None = COMMENTS_SHOWN
+) -> set[int]:
+    """Load the first ``limit`` comments (all with None) of each answer into its threads,
+    in one query; returns the ids of the viewer's comments among them they may still edit.
+    A reply hangs under its top comment; both are among the first ``limit`` or the reply is
+    not (it was written after its parent)."""
+    if not views:
+        return set()
+    comments = (
+        Comment.objects.filter(answer_id__in=[v.answer.pk for v in views])
+        .select_related("author__profile")
+        .defer(*unsearched("author"))
+    )
+    if limit is not None:
+        comments = comments.annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("answer_id")],
+                order_by=[F("created_at").asc(), F("pk").asc()],
+            )
+        ).filter(place__lte=limit)
+    by_answer: dict[int, list[Comment]] = {v.answer.pk: [] for v in views}
+    for comment in comments.order_by("created_at", "pk"):
+        by_answer[comment.answer_id].append(comment)
+    editable: set[int] = set()
+    now = timezone.now()
+    for view in views:
+        threads: dict[int, Thread] = {}
+        for comment in by_answer[view.answer.pk]:
+            if access.may_edit_comment(viewer, comment, now):
+                editable.add(comment.pk)
+            if comment.parent_id is None:
+                threads[comment.pk] = Thread(comment)
+            elif comment.parent_id in threads:
+                threads[comment.parent_id].replies.append(comment)
+        view.threads = list(threads.values())
+        view.all_comments = by_answer[view.answer.pk]
+        view.threads_loaded = True
+    return editable
+
+
+def answers_with_editable_comments(
+    *, viewer: Membership | None, views: list[AnswerView]
+) -> set[int]:
+    """The answers (of these) under which the viewer has a comment they may still edit: its
+    edit button is theirs alone, so that discussion is not served from the shared cache. One
+    query, none for a viewer who cannot comment."""
+    if not views or not access.may_comment(viewer):
+        return set()
+    window = datetime.timedelta(minutes=settings.COMMENT_EDIT_WINDOW_MINUTES)
+    return set(
+        Comment.objects.filter(
+            answer_id__in=[v.answer.pk for v in views],
+            author=viewer,
+            removed_at__isnull=True,
+            created_at__gte=timezone.now() - window,
+        ).values_list("answer_id", flat=True)
+    )
+
+
+def question_page(
+    *,
+    viewer: Membership | None,
+    question: Question,
+    order: AnswerOrder = AnswerOrder.TOP,
+    page: int | str | None = 1,
+    per_page: int = ANSWERS_PER_PAGE,
+    threads: bool = True,
+) -> QuestionPage:
+    """A question with one page of its answers, their ratings and (with ``threads``) the
+    first comments of each: a fixed number of queries whatever the number of answers and
+    comments. ``page`` is read leniently (a bad or too large number gives the last page)."""
     phase = lifecycle.question_phase(question)
     week = question.session.week if question.session else None
     voting_open = week is not None and phase == lifecycle.Phase.VOTING
@@ -200,41 +447,25 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         my_votes = set(
             Vote.objects.filter(voter=viewer, week=week).values_list("answer_id", flat=True)
         )
-    views = []
-    my_answer = None
-    editable_comments: set[int] = set()
-    for answer in answers:
-        answer.question = question  # the rules below read it; spares a query per answer
-        threads: dict[int, Thread] = {}
-        for comment in answer.all_comments:
-            if access.may_edit_comment(viewer, comment):
-                editable_comments.add(comment.pk)
-            if comment.parent_id is None:
-                threads[comment.pk] = Thread(comment)
-            elif comment.parent_id in threads:
-                threads[comment.parent_id].replies.append(comment)
-        mine = getattr(answer, "mine", [])
-        own = viewer is not None and answer.author_id == viewer.pk
-        may_rate = access.may_rate(viewer, answer)
-        views.append(
-            AnswerView(
-                answer=answer,
-                threads=list(threads.values()),
-                comment_count=len(answer.all_comments),
-                my_rating=mine[0].stars if mine else None,
-                voted=answer.pk in my_votes,
-                can_vote=voting_open and may_vote and not own,
-                can_rate=may_rate,
-                can_tip=may_rate,
-            )
-        )
-        if own:
-            my_answer = answer
+    ordered = _ordered_answers(viewer=viewer, question=question, order=order)
+    ids = [pk for pk, _author in ordered]
+    pager = Paginator(ids, per_page).get_page(page)
+    views = answer_views(
+        viewer=viewer,
+        question=question,
+        ids=list(pager.object_list),
+        voting_open=voting_open,
+        my_votes=frozenset(my_votes),
+    )
+    editable_comments = load_threads(views, viewer=viewer) if threads else set()
+    my_answer_id = None
+    if viewer is not None:
+        my_answer_id = next((pk for pk, author in ordered if author == viewer.pk), None)
     closes = weeks.ends_at(question.community, week) if week else None
     answerable = lifecycle.can_answer(question)
     can_answer = (
         answerable
-        and my_answer is None
+        and my_answer_id is None
         and (
             access.is_writer(viewer)
             or (question.is_challenge and (viewer is None or access.is_candidate(viewer)))
@@ -246,12 +477,12 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         question=question,
         needs=list(question.needs.all()),
         answers=views,
-        my_answer=my_answer,
-        answers_hidden=not sees_all,
+        my_answer_id=my_answer_id,
+        answers_hidden=not access.sees_all_answers(viewer),
         voting_closes_at=closes,
         can_answer=can_answer,
         phase=phase,
-        can_revise=my_answer is not None and answerable,
+        can_revise=my_answer_id is not None and answerable,
         voting_opens_at=weeks.voting_opens_at(question.community, week) if week else None,
         voting_open=voting_open,
         may_vote=may_vote,
@@ -264,6 +495,9 @@ def question_page(*, viewer: Membership | None, question: Question) -> QuestionP
         can_comment=access.may_comment(viewer),
         can_remove_comments=access.may_remove_comment(viewer),
         editable_comments=editable_comments,
+        order=order,
+        answer_ids=ids,
+        pager=pager,
     )
 
 
@@ -289,7 +523,7 @@ def week_overview(
         visible_questions(viewer=viewer, community=community)
         .filter(session__week__in=starts, state__in=PUBLISHED)
         .select_related("session", "asker__profile", "community", "attachment")
-        .defer("search_document", *_unsearched("asker"))
+        .defer("search_document", *unsearched("asker"))
         .prefetch_related(Prefetch("needs", queryset=Tag.objects.only("id", "name")))
         .annotate(answer_count=_answer_count())
         .order_by("scheduled_at", "pk")

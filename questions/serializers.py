@@ -260,7 +260,14 @@ class AnswerOutputSerializer(serializers.Serializer[Any]):
 
 
 class QuestionAnswerSerializer(AnswerOutputSerializer):
-    comments = CommentOutputSerializer(many=True)
+    comments = CommentOutputSerializer(
+        many=True, help_text=_("The first few comments; all of them at comments_url.")
+    )
+    comment_count = serializers.IntegerField()
+    comments_url = serializers.URLField(help_text=_("The answer's comments, in pages."))
+    votes = serializers.IntegerField(
+        allow_null=True, help_text=_("Votes received, once the week is closed (null before).")
+    )
     voted = serializers.BooleanField()
     can_vote = serializers.BooleanField()
     can_rate = serializers.BooleanField()
@@ -268,7 +275,13 @@ class QuestionAnswerSerializer(AnswerOutputSerializer):
 
 
 class QuestionDetailSerializer(QuestionOutputSerializer):
-    answers = QuestionAnswerSerializer(many=True)
+    answers = QuestionAnswerSerializer(
+        many=True, help_text=_("The first page of answers (top first); all at answers_url.")
+    )
+    answer_count = serializers.IntegerField()
+    answers_url = serializers.URLField(
+        help_text=_("The answers, in pages: ?order=top|newest|oldest&page=")
+    )
     answers_hidden = serializers.BooleanField()
     phase = serializers.CharField()
     can_answer = serializers.BooleanField()

@@ -25,6 +25,12 @@ urlpatterns = [
     ),
     path("c/<slug:slug>/questions/<int:question_id>/invite/", views.invite, name="invite"),
     path("c/<slug:slug>/questions/<int:question_id>/answer/", views.answer_write, name="answer"),
+    path("c/<slug:slug>/answers/<int:answer_id>/", views.answer_link, name="answer_link"),
+    path(
+        "c/<slug:slug>/answers/<int:answer_id>/discussion/",
+        views.discussion,
+        name="discussion",
+    ),
     path(
         "c/<slug:slug>/answers/<int:answer_id>/revisions/",
         views.answer_revisions,

@@ -23,9 +23,9 @@ from members import access as member_access
 from members import privacy, weeks
 from members import selectors as member_selectors
 from members.errors import add_to_form
-from members.models import Tag
+from members.models import Community, Membership, Tag
 from members.pagination import CappedPaginator
-from questions import access, attachments, markdown, selectors, services, votes
+from questions import access, attachments, fragments, markdown, selectors, services, votes
 from questions.forms import (
     AnnouncementForm,
     AnswerForm,
@@ -238,8 +238,36 @@ def brief_edit(request: HttpRequest, slug: str, question_id: int) -> HttpRespons
     )
 
 
+def _answers_html(
+    request: HttpRequest,
+    views: list[selectors.AnswerView],
+    *,
+    viewer: Membership | None,
+    community: Community,
+    limit: int | None,
+) -> None:
+    """Give each answer its card and discussion HTML (questions.fragments)."""
+    controls = fragments.Controls(
+        can_comment=access.may_comment(viewer),
+        can_remove_comments=access.may_remove_comment(viewer),
+    )
+    rendered = fragments.render_answers(
+        request,
+        views,
+        viewer=viewer,
+        community=community,
+        controls=controls,
+        private=selectors.answers_with_editable_comments(viewer=viewer, views=views),
+        limit=limit,
+    )
+    for view in views:
+        view.card_html = rendered[view.answer.pk].card
+        view.discussion_html = rendered[view.answer.pk].discussion
+
+
 def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
-    """A question with its answers and discussion. Challenge questions are public."""
+    """A question with a page of its answers (``?order=top|newest|oldest``, ``?page=``) and
+    their first comments. Challenge questions are public."""
     try:
         viewer, question = access.access_question(
             user=request.user, question_id=question_id, slug=slug
@@ -248,7 +276,20 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         raise
-    page = selectors.question_page(viewer=viewer, question=question)
+    page = selectors.question_page(
+        viewer=viewer,
+        question=question,
+        order=selectors.answer_order(request.GET.get("order")),
+        page=request.GET.get("page"),
+        threads=False,
+    )
+    _answers_html(
+        request,
+        page.answers,
+        viewer=viewer,
+        community=question.community,
+        limit=selectors.COMMENTS_SHOWN,
+    )
     return render(
         request,
         "questions/detail.html",
@@ -257,12 +298,53 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
             "viewer": viewer,
             "page": page,
             "q": question,
-            "comment_form": CommentForm(),
-            "rating_form": RatingForm(),
+            "orders": selectors.AnswerOrder.choices,
             "schedule_form": ScheduleForm(community=question.community)
             if page.can_schedule
             else None,
         },
+    )
+
+
+def _answer_access(
+    request: HttpRequest, slug: str, answer_id: int
+) -> tuple[Membership | None, Answer] | HttpResponse:
+    try:
+        return access.access_answer(user=request.user, answer_id=answer_id, slug=slug)
+    except PermissionDenied:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise
+
+
+def answer_link(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
+    """An answer's stable link: the question page at the page that holds it (answers are
+    in pages, and ``top`` order moves them), scrolled to it."""
+    found = _answer_access(request, slug, answer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    viewer, answer = found
+    ids = selectors.ordered_answer_ids(
+        viewer=viewer, question=answer.question, order=selectors.AnswerOrder.TOP
+    )
+    number = selectors.answer_page_number(ids=ids, answer_id=answer.pk)
+    query = f"?page={number}" if number > 1 else ""
+    return redirect(f"{answer.question.get_absolute_url()}{query}#answer-{answer.pk}")
+
+
+def discussion(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
+    """An answer with all of its comments (the question page shows the first few)."""
+    found = _answer_access(request, slug, answer_id)
+    if isinstance(found, HttpResponse):
+        return found
+    viewer, answer = found
+    question = answer.question
+    views = selectors.answer_views(viewer=viewer, question=question, ids=[answer.pk])
+    _answers_html(request, views, viewer=viewer, community=question.community, limit=None)
+    return render(
+        request,
+        "questions/discussion.html",
+        {"community": question.community, "viewer": viewer, "q": question, "view": views[0]},
     )
 
 
@@ -445,14 +527,28 @@ def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpRespo
         if form.cleaned_data["parent"]:
             parent = Comment.objects.filter(pk=form.cleaned_data["parent"], answer=answer).first()
         try:
-            services.comment_create(
+            comment = services.comment_create(
                 author=viewer, answer=answer, body=form.cleaned_data["body"], parent=parent
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+        else:
+            return redirect(_comment_location(comment))
     else:
         messages.error(request, _("Write a comment first."))
     return redirect(answer.get_absolute_url())
+
+
+def _comment_location(comment: Comment) -> str:
+    """Where a comment shows: under its answer on the question page if it is among the first
+    few, else on the answer's discussion page."""
+    answer = comment.answer
+    earlier = Comment.objects.filter(answer=answer, created_at__lte=comment.created_at).count()
+    if earlier <= selectors.COMMENTS_SHOWN:
+        return answer.get_absolute_url()
+    community = answer.question.community
+    url = reverse("questions:discussion", kwargs={"slug": community.slug, "answer_id": answer.pk})
+    return f"{url}#comment-{comment.pk}"
 
 
 @login_required
@@ -467,7 +563,7 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
             messages.error(request, " ".join(exc.messages))
         except PermissionDenied as exc:
             messages.error(request, str(exc))
-    return redirect(comment.answer.get_absolute_url())
+    return redirect(_comment_location(comment))
 
 
 @login_required
@@ -484,7 +580,7 @@ def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResp
         messages.success(request, _("Comment removed."))
     else:
         messages.error(request, _("Give a reason for removing the comment."))
-    return redirect(comment.answer.get_absolute_url())
+    return redirect(_comment_location(comment))
 
 
 @login_required
@@ -501,7 +597,7 @@ def rate(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
             messages.success(request, _("Thanks for rating."))
     else:
         messages.error(request, _("Give 1 to 5 stars."))
-    return redirect(answer.get_absolute_url())
+    return redirect(_back(request, answer.get_absolute_url()))
 
 
 @login_required

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members import privacy, selectors
@@ -118,6 +119,7 @@ def profile_update(
             .select_related("community", "membership")
             .get(membership=membership)
         )
+        handle_before = profile.handle
         for name in PROFILE_TEXT_FIELDS:
             if name in data:
                 value = data[name]
@@ -172,6 +174,11 @@ def profile_update(
             raise ValidationError(
                 {"handle": _("This handle is taken in this community.")}, code="unique"
             ) from None
+        if profile.handle != handle_before:
+            # Cached pages name members by handle (questions.fragments): a new version.
+            Community.objects.filter(pk=profile.community_id).update(
+                handles_changed_at=timezone.now()
+            )
     return profile
 
 

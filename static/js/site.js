@@ -10,4 +10,11 @@
     var el = event.target.closest ? event.target.closest("[data-confirm]") : null;
     if (el && !window.confirm(el.getAttribute("data-confirm"))) event.preventDefault();
   });
+  // An old link to an answer (#answer-12) whose answer is on another page of answers now:
+  // go through the answer's stable link, which opens the page that holds it.
+  var answers = document.querySelector("[data-answer-link]");
+  var wanted = /^#answer-(\d+)$/.exec(window.location.hash);
+  if (answers && wanted && !document.getElementById("answer-" + wanted[1])) {
+    window.location.replace(answers.getAttribute("data-answer-link").replace(/0\/$/, wanted[1] + "/"));
+  }
 })();

@@ -829,7 +829,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         *QUESTION_NAMES,
         *MONEY_NAMES,
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 109
+    assert len(SLUG_PATTERNS) == 111
     assert set(QUESTION_NAMES) == {
         "questions:week",
         "questions:week_of",
@@ -845,6 +845,8 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         "questions:invite",
         "questions:answer",
         "questions:revisions",
+        "questions:answer_link",
+        "questions:discussion",
         "questions:comment_create",
         "questions:rate",
         "questions:comment_edit",

@@ -325,6 +325,8 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
     # then
     assert set(data) == QUESTION_KEYS | {
         "answers",
+        "answer_count",
+        "answers_url",
         "answers_hidden",
         "phase",
         "can_answer",
@@ -362,6 +364,9 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
     assert set(got) == ANSWER_KEYS | {
         "rating",
         "comments",
+        "comment_count",
+        "comments_url",
+        "votes",
         "voted",
         "can_vote",
         "can_rate",
@@ -377,6 +382,10 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
         (said.pk, None, "why?", "asker"),
         (reply.pk, said.pk, "because", "answerer"),
     ]
+    assert (got["comment_count"], got["votes"]) == (2, None)  # votes: once the week is closed
+    assert got["comments_url"] == f"http://testserver/api/v1/answers/{written.pk}/comments/"
+    assert data["answer_count"] == 1
+    assert data["answers_url"] == f"http://testserver/api/v1/questions/{question.pk}/answers/"
 
 
 # --- POST /api/v1/questions/{id}/answers/ ---------------------------------------------------------
