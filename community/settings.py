@@ -366,3 +366,6 @@ COMMENT_EDIT_WINDOW_MINUTES = env.int("COMMENT_EDIT_WINDOW_MINUTES", default=15)
 # How long the rendered HTML of answers and discussions is kept in the cache
 # (questions/fragments.py; its keys change with what it shows); 0 turns it off.
 FRAGMENT_CACHE_SECONDS = env.int("FRAGMENT_CACHE_SECONDS", default=24 * 60 * 60)
+# A community's landing page as visitors see it, per language (members/views.py); its active
+# members' count may be this old. 0 turns it off.
+LANDING_CACHE_SECONDS = env.int("LANDING_CACHE_SECONDS", default=60)

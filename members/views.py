@@ -5,15 +5,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.timezone import get_current_timezone_name
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import access, exports, imports, mail, privacy, selectors, services
+from members import access, cached, exports, imports, mail, privacy, selectors, services
 from members.currency import format_amount
 from members.errors import add_to_form
 from members.forms import (
@@ -32,25 +36,53 @@ from members.pagination import CappedPaginator
 from members.services import profiles as profile_services
 
 
-def landing(request: HttpRequest, slug: str) -> HttpResponse:
-    """A community's public page: what it is, what it costs, how to join."""
-    community = access.access_community(slug=slug)
-    viewer = access.membership_of(user=request.user, community=community)
-    return render(
-        request,
-        "members/landing.html",
-        {
-            "community": community,
-            "viewer": viewer,
-            # the same rules access_directory applies, and the states a page explains
-            "can_read": access.is_reader(viewer),
-            "can_resume": access.is_lapsed(viewer),
-            "payment_pending": viewer is not None and viewer.status == Membership.Status.PENDING,
-            "active_members": selectors.active_member_count(community=community),
-            "entrance_fee": format_amount(community.entrance_fee, community.currency),
-            "monthly_fee": format_amount(community.monthly_fee, community.currency),
-        },
+def _landing_cacheable(request: HttpRequest) -> bool:
+    """A visitor with nothing of their own on the page: not signed in, no session (so no
+    message waiting for them), no message cookie, and the page's own address (the language
+    menu sends it back as ``next``) without a query string."""
+    return (
+        settings.LANDING_CACHE_SECONDS > 0
+        and not request.GET
+        and not request.user.is_authenticated
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
     )
+
+
+def landing(request: HttpRequest, slug: str) -> HttpResponse:
+    """A community's public page: what it is, what it costs, how to join. A visitor's is
+    the same for every visitor in a language: kept in the cache for LANDING_CACHE_SECONDS
+    (the active members' count may be that old), under a key that changes with any of the
+    community's settings."""
+    community = access.access_community(slug=slug)
+    key = None
+    if _landing_cacheable(request):
+        fields = tuple(getattr(community, f.attname) for f in community._meta.concrete_fields)
+        key = cached.key("landing", (fields, get_language(), get_current_timezone_name()))
+        html = cache.get(key)
+        if html is not None:
+            return HttpResponse(cached.with_token(request, html))
+    viewer = access.membership_of(user=request.user, community=community)
+    context = {
+        "community": community,
+        "viewer": viewer,
+        # the same rules access_directory applies, and the states a page explains
+        "can_read": access.is_reader(viewer),
+        "can_resume": access.is_lapsed(viewer),
+        "payment_pending": viewer is not None and viewer.status == Membership.Status.PENDING,
+        "active_members": selectors.active_member_count(community=community),
+        "entrance_fee": format_amount(community.entrance_fee, community.currency),
+        "monthly_fee": format_amount(community.monthly_fee, community.currency),
+    }
+    if key is None:
+        return render(request, "members/landing.html", context)
+    html = render_to_string(
+        "members/landing.html",
+        {**context, "csrf_token": cached.csrf_placeholder()},
+        request=request,
+    )
+    cache.set(key, html, settings.LANDING_CACHE_SECONDS)
+    return HttpResponse(cached.with_token(request, html))
 
 
 @login_required

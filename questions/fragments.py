@@ -24,20 +24,17 @@ they may do (comment, remove comments). The cache being down only costs the rend
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 
-from members import privacy
+from members import cached, privacy
 from members.models import Community, Membership
 from questions.selectors import AnswerView, load_threads
 
@@ -60,15 +57,8 @@ class Rendered:
     discussion: SafeString
 
 
-def _placeholder() -> str:
-    """Stands for the CSRF token in stored HTML; secret (derived from SECRET_KEY) so that no
-    text a member writes can contain it."""
-    return "csrf-" + salted_hmac("questions.fragments.csrf", "token").hexdigest()[:32]
-
-
 def _key(kind: str, parts: Sequence[object]) -> str:
-    digest = hashlib.blake2b(repr((VERSION, *parts)).encode(), digest_size=16).hexdigest()
-    return f"fragment:{kind}:{digest}"
+    return cached.key(kind, parts, version=VERSION)
 
 
 def _viewer_parts(viewer: Membership | None, community: Community) -> tuple[object, ...]:
@@ -148,7 +138,7 @@ def render_answers(
     found = cache.get_many(shared) if seconds else {}
     to_load = [v for v in views if v.answer.pk in private or talks[v.answer.pk] not in found]
     editable = load_threads(to_load, viewer=viewer, limit=limit) if to_load else set()
-    context = {"community": community, "csrf_token": _placeholder()}
+    context = {"community": community, "csrf_token": cached.csrf_placeholder()}
     page = Controls(controls.can_comment, controls.can_remove_comments, frozenset(editable))
     store: dict[str, str] = {}
     html: dict[int, tuple[str, str]] = {}
@@ -171,12 +161,10 @@ def render_answers(
         html[pk] = (card, talk)
     if store and seconds:
         cache.set_many(store, seconds)
-    token = get_token(request)
-    placeholder = _placeholder()
     return {
         pk: Rendered(
             mark_safe(card),  # noqa: S308 - rendered by our templates, user text escaped there
-            mark_safe(talk.replace(placeholder, token)),  # noqa: S308 - the same
+            mark_safe(cached.with_token(request, talk)),  # noqa: S308 - the same
         )
         for pk, (card, talk) in html.items()
     }
