@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/community
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test static lint typecheck checks pytest e2e services browser translations messages bench bench-weekly bench-digest clean
+.PHONY: install run test static lint typecheck checks pytest e2e services browser translations messages bench bench-weekly bench-digest bench-http clean
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,15 @@ bench-weekly: install services
 bench-digest: export DATABASE_URL = $(TEST_DATABASE_URL)
 bench-digest: install services
 	$(BIN)/python bench/digest.py $(BENCH_ARGS)
+
+# The whole stack under load: gunicorn (as docker-compose runs it) on PostgreSQL and Redis
+# (database 10, flushed), wrk against every read page and API endpoint signed in as a member,
+# and a minimal Django app as the framework's floor in the same run; prints req/s, p50, p99 and
+# the share of the floor. Installs Debian's wrk where it is missing. A shorter run:
+# make bench-http BENCH_ARGS="--duration 3".
+bench-http: export DATABASE_URL = $(TEST_DATABASE_URL)
+bench-http: install services
+	$(BIN)/python bench/http_stack.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache
