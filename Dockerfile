@@ -20,4 +20,7 @@ RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
 USER community
 
 EXPOSE 8000
-CMD ["gunicorn", "community.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# gunicorn reads its number of sync workers from WEB_CONCURRENCY: about one per core, plus one
+# (set it in .env).
+ENV WEB_CONCURRENCY=3
+CMD ["gunicorn", "community.wsgi:application", "--bind", "0.0.0.0:8000", "--timeout", "60", "--access-logfile", "-"]

@@ -462,6 +462,7 @@ class Server:
         command = [str(gunicorn), application, "--bind", f"127.0.0.1:{self.port}"]
         command += ["--workers", str(workers), "--worker-class", "sync"]
         command += ["--timeout", "60", "--access-logfile", "-"]
+        command += ["--no-control-socket"]  # two servers run side by side here
         self.process = subprocess.Popen(  # noqa: S603
             command,
             cwd=ROOT,

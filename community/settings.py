@@ -124,6 +124,9 @@ if REDIS_URL:
             },
         }
     }
+    # Sessions are read from the cache and written through to PostgreSQL: a signed-in request
+    # skips a query, and a Redis outage or eviction falls back to the database.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -18,9 +18,10 @@ def csrf_placeholder() -> str:
     return "csrf-" + salted_hmac("members.cached.csrf", "token").hexdigest()[:32]
 
 
-def with_token(request: HttpRequest, html: str) -> str:
-    """Stored HTML with the request's CSRF token in place of the placeholder."""
-    return html.replace(csrf_placeholder(), get_token(request))
+def with_token(request: HttpRequest, html: str, token: str | None = None) -> str:
+    """Stored HTML with the request's CSRF token in place of the placeholder (``token``: one
+    already taken from ``get_token`` for this request; masking a new one costs time)."""
+    return html.replace(csrf_placeholder(), token or get_token(request))
 
 
 def key(kind: str, parts: Iterable[object], *, version: int = 1) -> str:

@@ -106,6 +106,12 @@ def may_remove_comment(viewer: Membership | None) -> bool:
     return has_moderator_powers(viewer)
 
 
+# Search documents (long tsvectors) are for the search index: a page never shows them, and
+# loading them costs more than the rest of the row.
+_SEARCH_DOCUMENTS = ("search_document",)
+_PROFILE_DOCUMENTS = ("search_document", "full_search_document")
+
+
 def _viewer(user: AnyUser, community_id: int) -> Membership | None:
     if not user.is_authenticated:
         return None
@@ -139,6 +145,7 @@ def access_question(
     for a visitor on a challenge question)."""
     question = (
         Question.objects.select_related("community", "session", "asker__profile", "attachment")
+        .defer(*_SEARCH_DOCUMENTS, *(f"asker__profile__{d}" for d in _PROFILE_DOCUMENTS))
         .filter(pk=question_id)
         .first()
     )
@@ -199,6 +206,11 @@ def access_answer(
     With ``slug`` (a portal address), an answer of another community is 404."""
     answer = (
         Answer.objects.select_related("question__community", "author__profile", "attachment")
+        .defer(
+            *_SEARCH_DOCUMENTS,
+            "question__search_document",
+            *(f"author__profile__{d}" for d in _PROFILE_DOCUMENTS),
+        )
         .filter(pk=answer_id)
         .first()
     )

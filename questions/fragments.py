@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from members import cached, privacy
 from members.models import Community, Membership
-from questions.selectors import AnswerView, load_threads
+from questions.selectors import AnswerView, load_bodies, load_threads
 
 # Bump when the fragments' templates change shape, so no old HTML is served after a deploy.
 VERSION = 1
@@ -122,11 +123,13 @@ def render_answers(
     controls: Controls,
     private: set[int] = frozenset(),  # type: ignore[assignment]
     limit: int | None,
+    bodies: bool = True,
 ) -> dict[int, Rendered]:
     """The card and discussion HTML of each answer, by answer id: from the cache where it
     is there, else rendered (its comments loaded in one query for all that missed) and
     stored. ``private``: answers whose discussion is the viewer's own (rendered, not
-    stored). Edits the views' threads for the answers it renders."""
+    stored). ``bodies``: whether the views' answers carry their text (else it is read for
+    the cards that are not cached). Edits the views for the answers it renders."""
     seconds = settings.FRAGMENT_CACHE_SECONDS
     parts = _viewer_parts(viewer, community)
     cards = {v.answer.pk: card_key(v, parts) for v in views}
@@ -137,6 +140,8 @@ def render_answers(
     shared = [*cards.values(), *(k for pk, k in talks.items() if pk not in private)]
     found = cache.get_many(shared) if seconds else {}
     to_load = [v for v in views if v.answer.pk in private or talks[v.answer.pk] not in found]
+    if not bodies:
+        load_bodies([v for v in views if cards[v.answer.pk] not in found])
     editable = load_threads(to_load, viewer=viewer, limit=limit) if to_load else set()
     context = {"community": community, "csrf_token": cached.csrf_placeholder()}
     page = Controls(controls.can_comment, controls.can_remove_comments, frozenset(editable))
@@ -161,10 +166,11 @@ def render_answers(
         html[pk] = (card, talk)
     if store and seconds:
         cache.set_many(store, seconds)
+    token = get_token(request)
     return {
         pk: Rendered(
             mark_safe(card),  # noqa: S308 - rendered by our templates, user text escaped there
-            mark_safe(cached.with_token(request, talk)),  # noqa: S308 - the same
+            mark_safe(cached.with_token(request, talk, token)),  # noqa: S308 - the same
         )
         for pk, (card, talk) in html.items()
     }

@@ -314,21 +314,30 @@ def answer_views(
     ids: list[int],
     voting_open: bool = False,
     my_votes: frozenset[int] = frozenset(),
+    bodies: bool = True,
 ) -> list[AnswerView]:
     """The answers with these ids, in this order, with their ratings, comment counts and
-    what the viewer may do with each; their comments are loaded by ``load_threads`` (the
-    question page skips those whose discussion it has cached). Two queries (one with a
-    viewer: their ratings)."""
+    what the viewer may do with each, in one query; their comments are loaded by
+    ``load_threads`` (the question page skips those whose discussion it has cached). Without
+    ``bodies`` the text is left out (``load_bodies`` reads it for the answers whose cached
+    card is missing)."""
     if not ids:
         return []
     closed = lifecycle.is_closed(question)
+    ratings = Rating.objects.filter(answer=OuterRef("pk")).order_by().values("answer")
     answers = (
         Answer.objects.filter(pk__in=ids)
         .select_related("author__profile", "attachment")
-        .defer("search_document", *unsearched("author"))
+        .defer("search_document", *unsearched("author"), *(() if bodies else _BODIES))
         .annotate(
-            rating_avg=Avg("ratings__stars"),
-            rating_count=Count("ratings"),
+            # subqueries, not a join: a GROUP BY over every column (the bodies too) is slow
+            rating_avg=Subquery(
+                ratings.annotate(a=Avg("stars")).values("a"), output_field=FloatField()
+            ),
+            rating_count=Coalesce(
+                Subquery(ratings.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
+                0,
+            ),
             comment_count=_comment_count(),
             comments_changed=_comments_changed(),
         )
@@ -363,6 +372,21 @@ def answer_views(
             )
         )
     return views
+
+
+_BODIES = ("body", "body_html")
+
+
+def load_bodies(views: list[AnswerView]) -> None:
+    """Read the text of these answers (left out by ``answer_views(bodies=False)``): one
+    query."""
+    if not views:
+        return
+    found = dict(
+        Answer.objects.filter(pk__in=[v.answer.pk for v in views]).values_list("pk", "body_html")
+    )
+    for view in views:
+        view.answer.body_html = found.get(view.answer.pk, "")
 
 
 def load_threads(
@@ -434,6 +458,7 @@ def question_page(
     page: int | str | None = 1,
     per_page: int = ANSWERS_PER_PAGE,
     threads: bool = True,
+    bodies: bool = True,
 ) -> QuestionPage:
     """A question with one page of its answers, their ratings and (with ``threads``) the
     first comments of each: a fixed number of queries whatever the number of answers and
@@ -456,6 +481,7 @@ def question_page(
         ids=list(pager.object_list),
         voting_open=voting_open,
         my_votes=frozenset(my_votes),
+        bodies=bodies,
     )
     editable_comments = load_threads(views, viewer=viewer) if threads else set()
     my_answer_id = None

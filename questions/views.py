@@ -245,6 +245,7 @@ def _answers_html(
     viewer: Membership | None,
     community: Community,
     limit: int | None,
+    bodies: bool = True,
 ) -> None:
     """Give each answer its card and discussion HTML (questions.fragments)."""
     controls = fragments.Controls(
@@ -259,6 +260,7 @@ def _answers_html(
         controls=controls,
         private=selectors.answers_with_editable_comments(viewer=viewer, views=views),
         limit=limit,
+        bodies=bodies,
     )
     for view in views:
         view.card_html = rendered[view.answer.pk].card
@@ -282,6 +284,7 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
         order=selectors.answer_order(request.GET.get("order")),
         page=request.GET.get("page"),
         threads=False,
+        bodies=False,  # the cached cards have them; read only for those that are not
     )
     _answers_html(
         request,
@@ -289,6 +292,7 @@ def question_detail(request: HttpRequest, slug: str, question_id: int) -> HttpRe
         viewer=viewer,
         community=question.community,
         limit=selectors.COMMENTS_SHOWN,
+        bodies=False,
     )
     return render(
         request,
