@@ -1,5 +1,6 @@
 """Production settings that matter for speed: PostgreSQL connections are kept and reused, and
-checked before reuse; the embedded SQLite default opens one per request."""
+checked before reuse; the embedded SQLite default opens one per request. Sessions are read
+from Redis when there is one."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINT = (
@@ -44,3 +52,38 @@ def test_the_embedded_default_and_the_overrides() -> None:
     assert _database_settings(DATABASE_URL=postgres, DATABASE_CONN_MAX_AGE="0") == [0, True, False]
     pooled = _database_settings(DATABASE_URL=postgres, DATABASE_TRANSACTION_POOLING="true")
     assert pooled == [60, True, True]
+
+
+@pytest.mark.django_db
+def test_sessions_are_read_from_redis_and_written_through_to_the_database(
+    client: Client,
+) -> None:
+    """With Redis (as in production and here), a signed-in request reads its session from
+    the cache, not from PostgreSQL; the session row is still written (it outlives Redis)."""
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    user = UserFactory()
+    client.force_login(user)
+    assert Session.objects.count() == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/communities/new/").status_code == 200
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
+    cache.clear()  # Redis lost it: read from the database, still signed in
+    assert client.get("/communities/new/").status_code == 200  # not a redirect to sign in
+
+
+def test_the_embedded_default_keeps_sessions_in_the_database() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    clean.update(DJANGO_SETTINGS_MODULE="community.settings", DJANGO_DEBUG="true")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.SESSION_ENGINE)",
+        ],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        check=True,
+    )
+    assert out.stdout.decode().strip() == "django.contrib.sessions.backends.db"
