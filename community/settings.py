@@ -124,9 +124,9 @@ if REDIS_URL:
             },
         }
     }
-    # Sessions are read from the cache and written through to PostgreSQL: a signed-in request
-    # skips a query, and a Redis outage or eviction falls back to the database.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions stay in PostgreSQL (Django's default), not cached_db: while Redis is down the
+    # cache answers from each process's memory, so a sign-out then would not reach Redis and
+    # the old session would be read from it again once Redis is back.
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members import audit, services
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
+from members.services import profiles as profile_services
 
 
 @admin.register(User)
@@ -74,6 +75,8 @@ class ProfileAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # After the tags are saved: the search documents are built from fields and tags.
         services.profile_refresh_search(membership_id=form.instance.pk)
+        if "handle" in form.changed_data:
+            profile_services.handles_changed(community_id=form.instance.community_id)
 
 
 @admin.register(Tag)

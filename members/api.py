@@ -55,9 +55,11 @@ def paginated(
     view: APIView,
     queryset: QuerySet[Any],
     item: Callable[[Any], dict[str, Any]],
+    *,
+    pagination: type[Pagination] = Pagination,
 ) -> Response:
     """One page of ``queryset`` as ``{"count", "next", "previous", "results"}``."""
-    paginator = Pagination()
+    paginator = pagination()
     page = paginator.paginate_queryset(queryset, request, view=view) or []
     return paginator.get_paginated_response([item(obj) for obj in page])
 

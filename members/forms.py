@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from members.currency import Currency, max_minor, to_major, to_minor
 from members.models import Community, Membership, Tag, Weekday
 from members.services import COMMUNITY_RULE_FIELDS
+from members.widgets import FastSelect
 
 _FEE_HELP = _("In the community's currency, e.g. 200.00.")
 _ADDABLE: list[tuple[str, Any]] = [
@@ -199,12 +200,12 @@ class TagCreateForm(forms.Form):
 
 class DirectoryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
-    skill = forms.ChoiceField(label=_("Skill"), required=False)
-    need = forms.ChoiceField(label=_("Need"), required=False)
-    hobby = forms.ChoiceField(label=_("Hobby"), required=False)
+    skill = forms.ChoiceField(label=_("Skill"), required=False, widget=FastSelect)
+    need = forms.ChoiceField(label=_("Need"), required=False, widget=FastSelect)
+    hobby = forms.ChoiceField(label=_("Hobby"), required=False, widget=FastSelect)
     industry = forms.CharField(label=_("Industry"), max_length=80, required=False)
     city = forms.CharField(label=_("City"), max_length=80, required=False)
-    role = forms.ChoiceField(label=_("Role"), required=False)
+    role = forms.ChoiceField(label=_("Role"), required=False, widget=FastSelect)
 
     def __init__(self, *args: Any, vocabulary: dict[str, list[Tag]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

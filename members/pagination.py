@@ -19,25 +19,34 @@ COUNT_LIMIT = 1000
 
 
 class CappedPaginator(Paginator):
-    """A Paginator whose count stops at COUNT_LIMIT (+1 to know there are more)."""
+    """A Paginator whose count stops at ``limit`` (+1 to know there are more)."""
+
+    limit = COUNT_LIMIT
 
     @cached_property
     def count(self) -> int:
         object_list: Any = self.object_list
         if hasattr(object_list, "query"):
             # Order and related rows do not change how many there are; without them the
-            # database may stop after COUNT_LIMIT + 1 matches.
-            rows = object_list.order_by().values("pk")[: COUNT_LIMIT + 1]
+            # database may stop after limit + 1 matches.
+            rows = object_list.order_by().values("pk")[: self.limit + 1]
             return int(rows.count())
-        return min(len(object_list), COUNT_LIMIT + 1)
+        return min(len(object_list), self.limit + 1)
 
     @property
     def capped(self) -> bool:
-        return self.count > COUNT_LIMIT
+        return self.count > self.limit
 
     @property
     def shown_count(self) -> int:
-        return min(self.count, COUNT_LIMIT)
+        return min(self.count, self.limit)
+
+
+class UncappedPaginator(CappedPaginator):
+    """For lists that are cheap to count whole and must be reachable to the end (an
+    answer's comments, a question's answers)."""
+
+    limit = 2**62
 
 
 class Pagination(PageNumberPagination):
@@ -65,3 +74,9 @@ class Pagination(PageNumberPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count_capped"] = {"type": "boolean", "example": False}
         return response
+
+
+class FullPagination(Pagination):
+    """``Pagination`` whose count is never capped."""
+
+    django_paginator_class = UncappedPaginator

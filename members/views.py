@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -31,7 +34,7 @@ from members.forms import (
     ProfileForm,
     TagCreateForm,
 )
-from members.models import Membership
+from members.models import Community, Membership
 from members.pagination import CappedPaginator
 from members.services import profiles as profile_services
 
@@ -100,6 +103,16 @@ def community_create(request: HttpRequest) -> HttpResponse:
     return render(request, "members/community_create.html", {"form": form})
 
 
+def _cards_html(cards: list[privacy.ProfileCard], community: Community) -> list[SafeString]:
+    """The directory's cards (linked to the profiles), rendered once for what each shows
+    (members.cached.render_each): the card is what the privacy module gives this viewer."""
+    return cached.render_each(
+        "members/_card.html",
+        [{"card": card, "community": community, "link": True} for card in cards],
+        keys=[(dataclasses.astuple(card), community.slug) for card in cards],
+    )
+
+
 @login_required
 def directory(request: HttpRequest, slug: str) -> HttpResponse:
     viewer = access.access_directory(user=request.user, slug=slug)
@@ -136,6 +149,7 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "page": page,
             "cards": cards,
+            "card_html": _cards_html(cards, community),
             # access_organiser's rule, which member_export, member_add and member_import apply
             "can_export": access.is_organiser(viewer),
             "can_add_members": access.is_organiser(viewer),

@@ -23,7 +23,7 @@ from members import access as member_access
 from members import weeks
 from members.api import paginated, query_params
 from members.models import Community, Membership
-from members.pagination import Pagination
+from members.pagination import FullPagination
 from members.serializers import errors, page_of
 from questions import access, attachments, lifecycle, markdown, selectors, services, votes
 from questions.models import Attachment, Comment, Question, Vote
@@ -275,13 +275,15 @@ class AnswerCreateView(APIView):
         ids = selectors.ordered_answer_ids(
             viewer=viewer, question=question, order=selectors.answer_order(order)
         )
-        paginator = Pagination()
+        paginator = FullPagination()
         shown = paginator.paginate_queryset(ids, request, view=self) or []
-        voting_open = question.session is not None and lifecycle.voting_open(
-            question.community, question.session.week
+        # as question_page decides them
+        voting_open = (
+            question.session is not None
+            and lifecycle.question_phase(question) == lifecycle.Phase.VOTING
         )
         my_votes: frozenset[int] = frozenset()
-        if voting_open and access.is_writer(viewer) and question.session is not None:
+        if access.is_writer(viewer) and question.session is not None:
             my_votes = frozenset(
                 Vote.objects.filter(
                     voter=viewer, week=question.session.week, answer_id__in=shown
@@ -375,7 +377,7 @@ class CommentCreateView(APIView):
             .defer(*selectors.unsearched("author"))
             .order_by("created_at", "pk")
         )
-        return paginated(request, self, comments, comment_data)
+        return paginated(request, self, comments, comment_data, pagination=FullPagination)
 
     @extend_schema(request=CommentInputSerializer, responses={201: CommentOutputSerializer})
     def post(self, request: Request, answer_id: int) -> Response:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from members import weeks
 from members.forms import set_choices
 from members.models import Community, Tag
+from members.widgets import FastSelect
 from questions.models import Question
 
 WEEKS_AHEAD = 8
@@ -144,8 +145,8 @@ class AnnouncementForm(forms.Form):
 class QuestionFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
     week = forms.CharField(label=_("Week"), max_length=10, required=False)
-    tag = forms.ChoiceField(label=_("Skill"), required=False)
-    state = forms.ChoiceField(label=_("State"), required=False)
+    tag = forms.ChoiceField(label=_("Skill"), required=False, widget=FastSelect)
+    state = forms.ChoiceField(label=_("State"), required=False, widget=FastSelect)
 
     def __init__(self, *args: Any, vocabulary: list[Tag], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -16,8 +16,9 @@ it is served.
 A key is a digest of everything the HTML shows or depends on, so a change makes a new key and
 the old HTML is simply never read again (it expires): the card's answer revision and update
 time, featured mark, rating count and average, votes, author's handle and attachment; the
-discussion's comment count, when a comment was last written, edited or removed, and when any
-handle in the community last changed; for both the language, the time zone and the viewer's
+discussion's comment count, its version (``Answer.discussion_version``, raised in the same
+transaction as any comment written, edited or removed), and when any handle in the community
+last changed; for both the language, the community's time zone and address, and the viewer's
 class — what the privacy module says they see of profiles (members.privacy.audience) and what
 they may do (comment, remove comments). The cache being down only costs the rendering.
 """
@@ -65,7 +66,8 @@ def _key(kind: str, parts: Sequence[object]) -> str:
 def _viewer_parts(viewer: Membership | None, community: Community) -> tuple[object, ...]:
     return (
         translation.get_language(),
-        timezone.get_current_timezone_name(),
+        community.time_zone,  # times are shown in the community's zone (base.html)
+        community.slug,  # in the links
         privacy.audience(viewer=viewer, community=community),
     )
 
@@ -97,14 +99,13 @@ def discussion_key(
     controls: Controls,
     limit: int | None,
 ) -> str:
-    changed = view.comments_changed.isoformat() if view.comments_changed else None
     handles = community.handles_changed_at.isoformat() if community.handles_changed_at else None
     return _key(
         "discussion",
         (
             view.answer.pk,
+            view.answer.discussion_version,
             view.comment_count,
-            changed,
             handles,
             limit,
             controls.can_comment,
@@ -147,23 +148,23 @@ def render_answers(
     page = Controls(controls.can_comment, controls.can_remove_comments, frozenset(editable))
     store: dict[str, str] = {}
     html: dict[int, tuple[str, str]] = {}
-    for view in views:
-        pk = view.answer.pk
-        card = found.get(cards[pk])
-        if card is None:
-            card = render_to_string(
-                "questions/_answer_card.html", {**context, "view": view, "a": view.answer}
-            )
-            store[cards[pk]] = card
-        talk = None if pk in private else found.get(talks[pk])
-        if talk is None:
-            talk = render_to_string(
-                "questions/_discussion.html",
-                {**context, "view": view, "a": view.answer, "page": page},
-            )
-            if pk not in private:
-                store[talks[pk]] = talk
-        html[pk] = (card, talk)
+    with timezone.override(community.time_zone):  # as base.html shows times
+        for view in views:
+            pk = view.answer.pk
+            card = found.get(cards[pk])
+            if card is None:
+                card = store[cards[pk]] = render_to_string(
+                    "questions/_answer_card.html", {**context, "view": view, "a": view.answer}
+                )
+            talk = None if pk in private else found.get(talks[pk])
+            if talk is None:
+                talk = render_to_string(
+                    "questions/_discussion.html",
+                    {**context, "view": view, "a": view.answer, "page": page},
+                )
+                if pk not in private:
+                    store[talks[pk]] = talk
+            html[pk] = (card, talk)
     if store and seconds:
         cache.set_many(store, seconds)
     token = get_token(request)

@@ -228,6 +228,9 @@ class Answer(models.Model):
     # Featured (精华): marked by the week's moderator or an organiser while curating the
     # digest; shown on the question page, and what the book collects.
     featured = models.BooleanField(_("featured"), default=False)
+    # Raised (in the same transaction) whenever a comment under it is written, edited or
+    # removed: the version of its discussion's cached HTML (questions.fragments).
+    discussion_version = models.PositiveIntegerField(default=0, editable=False)
     search_document = SearchDocumentField(default="", blank=True, editable=False)
     created_at = models.DateTimeField(_("written at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("revised at"), auto_now=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,12 +13,10 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     Avg,
     Count,
-    DateTimeField,
     Exists,
     F,
     FloatField,
     IntegerField,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -27,7 +26,7 @@ from django.db.models import (
     Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, Greatest, RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -166,9 +165,6 @@ class AnswerView:
     can_vote: bool = False  # the ballot is open, the viewer votes, and it is not theirs
     can_rate: bool = False  # questions.access.may_rate
     can_tip: bool = False  # the same rule (rewards.checkout.check_tip)
-    # When its discussion last changed (a comment written, edited or removed): with
-    # comment_count, the version of the discussion's cached HTML (questions.fragments).
-    comments_changed: datetime.datetime | None = None
     votes: int | None = None  # votes received, once the week is closed (None before)
     threads_loaded: bool = False
     all_comments: list[Comment] = field(default_factory=list)  # those loaded, in order
@@ -235,26 +231,6 @@ def _votes_received() -> Subquery:
         .values("n")
     )
     return Subquery(votes, output_field=IntegerField())
-
-
-def _comments_changed() -> Subquery:
-    """When an answer's discussion last changed: a comment written, edited or removed."""
-    changed = (
-        Comment.objects.filter(answer=OuterRef("pk"))
-        .order_by()
-        .values("answer")
-        .annotate(
-            at=Max(
-                Greatest(
-                    "created_at",
-                    Coalesce("edited_at", "created_at"),
-                    Coalesce("removed_at", "created_at"),
-                )
-            )
-        )
-        .values("at")
-    )
-    return Subquery(changed, output_field=DateTimeField())
 
 
 def _comment_count() -> Coalesce:
@@ -339,7 +315,6 @@ def answer_views(
                 0,
             ),
             comment_count=_comment_count(),
-            comments_changed=_comments_changed(),
         )
     )
     if closed:
@@ -367,7 +342,6 @@ def answer_views(
                 can_vote=voting_open and may_vote and not own,
                 can_rate=may_rate,
                 can_tip=may_rate,
-                comments_changed=answer.comments_changed,
                 votes=(answer.received or 0) if closed else None,  # type: ignore[attr-defined]
             )
         )
@@ -535,6 +509,7 @@ class WeekView:
     ends_at: datetime.datetime
     announcement_html: str
     questions: list[Question]
+    rows: Sequence[str] = ()  # their list rows' HTML (the week page)
 
 
 def week_overview(

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
@@ -451,6 +452,12 @@ def answer_revise(
 # --- Discussion ----------------------------------------------------------------------------------
 
 
+def _discussion_changed(answer_id: int) -> None:
+    """A comment under the answer was written, edited or removed: a new version of its
+    discussion (the key of its cached HTML, questions.fragments), in the same transaction."""
+    Answer.objects.filter(pk=answer_id).update(discussion_version=F("discussion_version") + 1)
+
+
 def comment_create(
     *, author: Membership, answer: Answer, body: object, parent: Comment | None = None
 ) -> Comment:
@@ -469,6 +476,7 @@ def comment_create(
         comment = Comment.objects.create(
             answer=answer, author=author, parent=parent, body=text, body_html=markdown.render(text)
         )
+        _discussion_changed(answer.pk)
         if answer.author_id != author.pk:
             notify(
                 recipient=answer.author.user,
@@ -507,6 +515,7 @@ def comment_edit(*, author: Membership, comment: Comment, body: object) -> Comme
             timezone.now(),
         )
         locked.save(update_fields=["body", "body_html", "edited_at"])
+        _discussion_changed(locked.answer_id)
     return locked
 
 
@@ -525,6 +534,7 @@ def comment_remove(*, moderator: Membership, comment: Comment, reason: object) -
             text,
         )
         locked.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+        _discussion_changed(locked.answer_id)
     return locked
 
 

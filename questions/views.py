@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,12 +16,13 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members import access as member_access
-from members import privacy, weeks
+from members import cached, privacy, weeks
 from members import selectors as member_selectors
 from members.errors import add_to_form
 from members.models import Community, Membership, Tag
@@ -41,6 +43,28 @@ from questions.models import Answer, Attachment, Comment, Question
 from questions.notifications import mark_read
 
 
+def _rows_html(questions: Iterable[Question], community: Community) -> list[SafeString]:
+    """List rows of questions, rendered once for what each shows (members.cached)."""
+    rows = list(questions)
+    return cached.render_each(
+        "questions/_row.html",
+        [{"q": q, "community": community} for q in rows],
+        keys=[
+            (
+                q.pk,
+                q.title,
+                q.is_challenge,
+                q.state,
+                q.session.week if q.session else None,
+                q.asker.profile.handle,
+                q.answer_count,  # type: ignore[attr-defined]
+                community.slug,
+            )
+            for q in rows
+        ],
+    )
+
+
 def _skills(community_id: int) -> list[Tag]:
     return list(Tag.objects.filter(community_id=community_id, kind=Tag.Kind.SKILL).order_by("name"))
 
@@ -59,6 +83,8 @@ def week(request: HttpRequest, slug: str, label: str | None = None) -> HttpRespo
             raise Http404(_("Write a week as 2026-W48.")) from None
         overview = selectors.week_overview(viewer=viewer, community=community, starts=[start])
     announce = AnnouncementForm() if access.has_moderator_powers(viewer) else None
+    for shown in overview:
+        shown.rows = _rows_html(shown.questions, community)
     return render(
         request,
         "questions/week.html",
@@ -117,6 +143,7 @@ def question_list(request: HttpRequest, slug: str) -> HttpResponse:
             "viewer": viewer,
             "form": form,
             "page": page,
+            "rows": _rows_html(page.object_list, community) if page else [],
             # the rules access_brief_write and access_moderation apply
             "can_ask": access.may_ask(viewer),
             "can_triage": access.has_moderator_powers(viewer),

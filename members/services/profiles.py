@@ -175,11 +175,14 @@ def profile_update(
                 {"handle": _("This handle is taken in this community.")}, code="unique"
             ) from None
         if profile.handle != handle_before:
-            # Cached pages name members by handle (questions.fragments): a new version.
-            Community.objects.filter(pk=profile.community_id).update(
-                handles_changed_at=timezone.now()
-            )
+            handles_changed(community_id=profile.community_id)
     return profile
+
+
+def handles_changed(*, community_id: int) -> None:
+    """A member's handle changed: cached pages that name members by handle
+    (questions.fragments) get a new version."""
+    Community.objects.filter(pk=community_id).update(handles_changed_at=timezone.now())
 
 
 def profile_handle_unlink(*, membership: Membership) -> str | None:

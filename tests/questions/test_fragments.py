@@ -6,12 +6,15 @@ fragment shows gives it a new key at once."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from members import cached
 from members.models import Community, Membership
@@ -194,3 +197,37 @@ def test_with_the_cache_off_the_page_is_the_same(
     full = talk.get(f"/c/circle/answers/{written.pk}/discussion/").content.decode()
     assert "Remark 5." in full
     assert "Remark 6." in full
+
+
+def test_times_are_in_the_communitys_zone(community: Community) -> None:
+    answerer, reader = _person(community, "answerer"), _person(community, "reader")
+    question = published(organiser_of(community))
+    written = answer(answerer, question)
+    said = comment(reader, written, "Noted.")
+    zone = ZoneInfo(community.time_zone)
+    assert zone.utcoffset(written.created_at) != datetime.timedelta(0)  # not UTC
+    html = _page(reader, question)
+    for at in (written.created_at, said.created_at):
+        assert timezone.localtime(at, zone).strftime("%Y-%m-%d %H:%M") in html
+
+
+def test_an_edit_stamped_before_the_latest_comment_still_shows(
+    community: Community, moderator: Membership, time_machine: Any
+) -> None:
+    """The discussion's version is a counter raised with every change, not the latest time:
+    an edit whose clock reads earlier than a newer comment (another server's clock, or a
+    transaction that committed late) is not hidden behind the cached HTML."""
+    answerer, talker = _person(community, "answerer"), _person(community, "talker")
+    question = published(organiser_of(community))
+    written = answer(answerer, question)
+    first = comment(talker, written, "Frist!")
+    time_machine.move_to(timezone.now() + datetime.timedelta(minutes=5), tick=True)
+    comment(moderator, written, "Later remark.")
+    assert "Frist!" in _page(moderator, question)  # cached now
+    time_machine.move_to(timezone.now() - datetime.timedelta(minutes=4), tick=True)
+    services.comment_edit(author=talker, comment=first, body="First!")
+    html = _page(moderator, question)
+    assert "First!" in html
+    assert "Frist!" not in html
+    services.comment_remove(moderator=moderator, comment=first, reason="Noise")
+    assert "First!" not in _page(moderator, question)
