@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from members import audit, services
+from members import audit, cached, services
 from members.models import Community, CommunityAuditLog, Membership, Profile, Tag, User
 from members.services import profiles as profile_services
 
@@ -38,6 +38,17 @@ class CommunityAdmin(admin.ModelAdmin):
     # The phase moves one way, with an audit row: through the portal or the API only.
     readonly_fields = ("phase", "phase_changed_at", "created_at", "updated_at")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request: HttpRequest, obj: Community, form: Any, change: bool) -> None:
+        # Not handles_changed_at (maybe older in this form than in the row): only the fields
+        # the form changed. The visitors' landing page is made anew (the old slug's too).
+        if change:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
+        else:
+            super().save_model(request, obj, form, change)
+        cached.landing_forget(obj.slug)
+        if "slug" in form.changed_data and form.initial.get("slug"):
+            cached.landing_forget(form.initial["slug"])
 
 
 @admin.register(Membership)

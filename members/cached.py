@@ -61,3 +61,13 @@ def render_each(
     if store and seconds:
         cache.set_many(store, seconds)
     return rendered
+
+
+def landing_key(slug: str, language: str) -> str:
+    """The key of a community's landing page as visitors see it, in a language."""
+    return key("landing", (slug, language))
+
+
+def landing_forget(slug: str) -> None:
+    """A community's settings or phase changed: its visitors' landing pages are made anew."""
+    cache.delete_many([landing_key(slug, code) for code, _name in settings.LANGUAGES])

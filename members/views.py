@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
-from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
@@ -55,16 +54,15 @@ def _landing_cacheable(request: HttpRequest) -> bool:
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
     """A community's public page: what it is, what it costs, how to join. A visitor's is
     the same for every visitor in a language: kept in the cache for LANDING_CACHE_SECONDS
-    (the active members' count may be that old), under a key that changes with any of the
-    community's settings."""
-    community = access.access_community(slug=slug)
+    (the active members' count may be that old) and made anew when the community's settings
+    or phase change (members.cached.landing_forget); served from there without a query."""
     key = None
     if _landing_cacheable(request):
-        fields = tuple(getattr(community, f.attname) for f in community._meta.concrete_fields)
-        key = cached.key("landing", (fields, get_language(), get_current_timezone_name()))
+        key = cached.landing_key(slug, get_language())
         html = cache.get(key)
         if html is not None:
             return HttpResponse(cached.with_token(request, html))
+    community = access.access_community(slug=slug)
     viewer = access.membership_of(user=request.user, community=community)
     context = {
         "community": community,

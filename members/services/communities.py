@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members import selectors
+from members import cached, selectors
 from members.audit import Event
 from members.models import Community, CommunityAuditLog, Membership, Tag, User
 from members.reactions import reactions
@@ -181,6 +181,8 @@ def community_update(
         if phase == Community.Phase.GROWTH and locked.phase == Community.Phase.SEED:
             _enter_growth(community=locked, actor=actor.user, reason="organiser")
         sync_phase(community=locked)
+        slug = locked.slug
+        transaction.on_commit(lambda: cached.landing_forget(slug))
     return locked
 
 
@@ -204,6 +206,8 @@ def _enter_growth(*, community: Community, actor: User | None, reason: str) -> N
     community.phase = Community.Phase.GROWTH
     community.phase_changed_at = timezone.now()
     community.save(update_fields=["phase", "phase_changed_at", "updated_at"])
+    slug = community.slug
+    transaction.on_commit(lambda: cached.landing_forget(slug))  # it names the phase
     audit(
         community=community,
         event=Event.PHASE_CHANGED,
