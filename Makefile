@@ -23,12 +23,15 @@ translations: $(STAMP)
 	@DJANGO_DEBUG=true $(BIN)/python manage.py compiletranslations
 
 # Embedded default unless DATABASE_URL / REDIS_URL are set: SQLite, tasks in-process,
-# e-mail printed to the console.
+# e-mail printed to the console. Another port: make run PORT=8001.
+PORT ?= 8000
 run: export DJANGO_DEBUG ?= true
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Serving $$SITE_URL/ (stop with Ctrl-C)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)

@@ -16,7 +16,12 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -------------------------------------------------------------------------------------
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# The embedded default (no DATABASE_URL: SQLite next to manage.py) is for trying the project on
+# one machine: debug mode and a development key unless told otherwise, so `python manage.py …`
+# works there as `make run` does. With DATABASE_URL (production, docker-compose) debug is off
+# and DJANGO_SECRET_KEY is required.
+EMBEDDED = not env.str("DATABASE_URL", default="")
+DEBUG = env.bool("DJANGO_DEBUG", default=EMBEDDED)
 if DEBUG:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-do-not-deploy")
 else:
@@ -166,7 +171,6 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 # Verification is mandatory wherever real users sign up; the embedded default relaxes it so a
 # newcomer can try sign-up without a mail server.
-EMBEDDED = not env.str("DATABASE_URL", default="")
 ACCOUNT_EMAIL_VERIFICATION = env.str(
     "ACCOUNT_EMAIL_VERIFICATION", default="optional" if EMBEDDED else "mandatory"
 )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client, TestCase
@@ -140,7 +141,8 @@ def test_demo_loads_twice_and_the_second_run_changes_nothing(
     assert _row_counts() == counts
     assert _snapshot() == snapshot
     assert second == first
-    assert "/c/product-circle/week/" in first
+    # full links, to be opened from the terminal (`make run PORT=…` sets SITE_URL to its own)
+    assert f"{settings.SITE_URL}/c/product-circle/week/" in first
 
 
 def test_demo_community_has_members_an_organiser_and_a_moderator(demo: Demo) -> None:

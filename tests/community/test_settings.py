@@ -66,3 +66,42 @@ def test_sessions_are_kept_in_the_database_with_redis_and_without() -> None:
         check=True,
     )
     assert out.stdout.decode().strip() == "django.contrib.sessions.backends.db"
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE", "DJANGO_", "REDIS")) and k != "SITE_URL"
+    }
+    clean.update(env)
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_manage_py_works_on_the_embedded_default_as_make_run_does() -> None:
+    """Without DATABASE_URL (SQLite next to manage.py) nothing needs setting: debug mode and
+    a development key, so `python manage.py close_week …` works after `make run`."""
+    done = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
+    assert (done.returncode, done.stdout.strip().splitlines()[-1]) == (0, "True"), done.stderr
+
+
+def test_with_a_database_url_debug_is_off_and_the_secret_key_required() -> None:
+    url = "postgres://postgres@127.0.0.1:5432/unused"
+    done = _manage("check", DATABASE_URL=url)
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY" in done.stderr
+    done = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        DATABASE_URL=url,
+        DJANGO_SECRET_KEY="k" * 50,
+    )
+    assert (done.returncode, done.stdout.strip().splitlines()[-1]) == (0, "False"), done.stderr

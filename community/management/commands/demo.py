@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -404,26 +405,29 @@ class Command(BaseCommand):
             },
         )
 
+        site = settings.SITE_URL  # full links: `make run PORT=…` sets it to its own address
         self.stdout.write(self.style.SUCCESS("Demo communities are ready:"))
         for c in Community.objects.filter(pk__in=[community.pk, seed.pk]).order_by("pk"):
-            self.stdout.write(f"  /c/{c.slug}/  {c.name}  ({c.phase} phase)")
-        self.stdout.write(f"This week's questions: /c/{community.slug}/week/")
+            self.stdout.write(f"  {site}/c/{c.slug}/  {c.name}  ({c.phase} phase)")
+        self.stdout.write(f"This week's questions: {site}/c/{community.slug}/week/")
         challenge = Question.objects.filter(community=community, is_challenge=True).first()
         if challenge is not None:
-            self.stdout.write(f"  challenge question, public: {challenge.get_absolute_url()}")
-        self.stdout.write(f"  briefs to schedule (moderators): /c/{community.slug}/briefs/")
-        self.stdout.write(f"This week's ballot: /c/{community.slug}/ballot/")
-        self.stdout.write(f"Past weeks' results: /c/{community.slug}/results/")
-        self.stdout.write(f"A year of payments: /c/{community.slug}/ledger/weeks/ (organisers)")
-        self.stdout.write(f"  payouts and the fair-play review: /c/{community.slug}/payouts/")
-        self.stdout.write(f"Moderator roster and schedule: /c/{community.slug}/roster/")
+            self.stdout.write(f"  challenge question, public: {site}{challenge.get_absolute_url()}")
+        self.stdout.write(f"  briefs to schedule (moderators): {site}/c/{community.slug}/briefs/")
+        self.stdout.write(f"This week's ballot: {site}/c/{community.slug}/ballot/")
+        self.stdout.write(f"Past weeks' results: {site}/c/{community.slug}/results/")
+        self.stdout.write(
+            f"A year of payments: {site}/c/{community.slug}/ledger/weeks/ (organisers)"
+        )
+        self.stdout.write(f"  payouts and the fair-play review: {site}/c/{community.slug}/payouts/")
+        self.stdout.write(f"Moderator roster and schedule: {site}/c/{community.slug}/roster/")
         shift = Shift.objects.filter(community=community, week=weeks.start_of(community)).first()
         if shift is not None and shift.moderator is not None:
             self.stdout.write(
                 f"  on duty this week: {shift.moderator.user.email}, "
-                f"console /c/{community.slug}/duty/"
+                f"console {site}/c/{community.slug}/duty/"
             )
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
-        self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for /admin/)")
+        self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for {site}/admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")
         self.stdout.write(f"  member     {MEMBER}")
