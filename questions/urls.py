@@ -49,6 +49,11 @@ urlpatterns = [
         name="comment_remove",
     ),
     path("notifications/", views.notifications, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/",
+        views.notification_open,
+        name="notification_open",
+    ),
     path("attachments/<uuid:attachment_id>/", views.attachment, name="attachment"),
     path("markdown/preview/", views.preview, name="preview"),
 ]

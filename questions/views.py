@@ -39,7 +39,7 @@ from questions.forms import (
     RemoveCommentForm,
     ScheduleForm,
 )
-from questions.models import Answer, Attachment, Comment, Question
+from questions.models import Answer, Attachment, Comment, Notification, Question
 from questions.notifications import mark_read
 
 
@@ -642,6 +642,30 @@ def notifications(request: HttpRequest) -> HttpResponse:
         "questions/notifications.html",
         {"items": selectors.notifications_for(user=request.user)},  # type: ignore[arg-type]
     )
+
+
+@login_required
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Open a notification: it is marked read and the reader is taken to what it is about."""
+    found = (
+        Notification.objects.filter(pk=notification_id, recipient_id=request.user.pk)
+        .select_related("community")
+        .first()
+    )
+    if found is None:
+        raise Http404(_("No such notification."))
+    mark_read(user=request.user, ids=[found.pk])  # type: ignore[arg-type]
+    if found.answer_id:
+        target = reverse(
+            "questions:answer_link",
+            kwargs={"slug": found.community.slug, "answer_id": found.answer_id},
+        )
+    else:
+        target = reverse(
+            "questions:detail",
+            kwargs={"slug": found.community.slug, "question_id": found.question_id},
+        )
+    return redirect(target)
 
 
 def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBase:

@@ -1389,3 +1389,33 @@ def test_timestamps_do_not_move_when_nothing_changes(
     services.answer_revise(author=answerer, answer=written, body="same")
     written.refresh_from_db()
     assert written.updated_at == stamp
+
+
+def test_opening_a_notification_marks_it_read_and_goes_to_what_it_is_about(
+    client: Client, asker: Membership, answerer: Membership
+) -> None:
+    question = published(asker)
+    written = answer(answerer, question)
+    [note] = Notification.objects.filter(recipient=asker.user, answer=written)
+    other = UserFactory()
+    client.force_login(other)
+    assert client.get(f"/notifications/{note.pk}/").status_code == 404  # not theirs
+    client.force_login(asker.user)
+    unread = Notification.objects.filter(recipient=asker.user, read_at__isnull=True).count()
+    assert unread == 2  # the brief scheduled, the answer
+    listed = client.get("/notifications/").content.decode()
+    assert f'href="/notifications/{note.pk}/"' in listed
+    # the time in the community's zone (Asia/Shanghai), not the server's (UTC)
+    local = timezone.localtime(note.created_at, ZoneInfo(asker.community.time_zone))
+    assert local.strftime("%Y-%m-%d %H:%M") in listed
+    opened = client.get(f"/notifications/{note.pk}/")
+    assert opened.status_code == 302
+    assert opened["Location"] == written.get_absolute_url()
+    note.refresh_from_db()
+    assert note.read_at is not None
+    # the unread count on the bar (outside the phone's ☰ menu), while any is unread
+    assert 'class="bar-count"' in listed
+    assert ">🔔 2</a>" in listed
+    assert ">🔔 1</a>" in client.get("/notifications/").content.decode()
+    client.post("/notifications/")  # mark all read
+    assert 'class="bar-count"' not in client.get("/notifications/").content.decode()
