@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -92,11 +93,41 @@ def week(request: HttpRequest, slug: str, label: str | None = None) -> HttpRespo
     )
 
 
+def _refused(
+    request: HttpRequest,
+    form: forms.Form,
+    *,
+    community: Community,
+    heading: str,
+    action: str,
+    button: str,
+    back_url: str,
+    back_label: str,
+) -> HttpResponse:
+    """A form the services refused, shown again with its errors next to the fields and what
+    was typed kept (status 400); nothing was saved."""
+    return render(
+        request,
+        "questions/refused.html",
+        {
+            "community": community,
+            "form": form,
+            "heading": heading,
+            "action": action,
+            "button": button,
+            "back_url": back_url,
+            "back_label": back_label,
+        },
+        status=400,
+    )
+
+
 @login_required
 @require_POST
 def announce(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     viewer = member_access.access_moderation(user=request.user, slug=slug)
     form = AnnouncementForm(request.POST)
+    week_url = reverse("questions:week_of", kwargs={"slug": slug, "label": label})
     if form.is_valid():
         try:
             start = weeks.parse(viewer.community, label)
@@ -107,10 +138,20 @@ def announce(request: HttpRequest, slug: str, label: str) -> HttpResponse:
                 text=form.cleaned_data["announcement"],
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            add_to_form(form, exc)
         else:
             messages.success(request, _("Announcement published."))
-    return redirect(reverse("questions:week_of", kwargs={"slug": slug, "label": label}))
+            return redirect(week_url)
+    return _refused(
+        request,
+        form,
+        community=viewer.community,
+        heading=_("The announcement was not published"),
+        action=reverse("questions:announce", kwargs={"slug": slug, "label": label}),
+        button=_("Publish"),
+        back_url=week_url,
+        back_label=_("The week"),
+    )
 
 
 @login_required
@@ -553,7 +594,9 @@ def answer_revisions(request: HttpRequest, slug: str, answer_id: int) -> HttpRes
 def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
     viewer, answer = access.access_answer(user=request.user, answer_id=answer_id, slug=slug)
     form = CommentForm(request.POST)
-    if form.is_valid() and viewer is not None:
+    if viewer is None:
+        raise PermissionDenied(_("Only active members can comment."))
+    if form.is_valid():
         parent = None
         if form.cleaned_data["parent"]:
             parent = Comment.objects.filter(pk=form.cleaned_data["parent"], answer=answer).first()
@@ -562,12 +605,20 @@ def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpRespo
                 author=viewer, answer=answer, body=form.cleaned_data["body"], parent=parent
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            add_to_form(form, exc)
         else:
             return redirect(_comment_location(comment))
-    else:
-        messages.error(request, _("Write a comment first."))
-    return redirect(answer.get_absolute_url())
+    community = answer.question.community
+    return _refused(
+        request,
+        form,
+        community=community,
+        heading=_("Your comment was not posted"),
+        action=reverse("questions:comment_create", kwargs={"slug": slug, "answer_id": answer.pk}),
+        button=_("Comment"),
+        back_url=answer.get_absolute_url(),
+        back_label=answer.question.title,
+    )
 
 
 def _comment_location(comment: Comment) -> str:
@@ -591,10 +642,22 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
         try:
             services.comment_edit(author=viewer, comment=comment, body=form.cleaned_data["body"])
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            add_to_form(form, exc)
         except PermissionDenied as exc:
             messages.error(request, str(exc))
-    return redirect(_comment_location(comment))
+            return redirect(_comment_location(comment))
+        else:
+            return redirect(_comment_location(comment))
+    return _refused(
+        request,
+        form,
+        community=comment.answer.question.community,
+        heading=_("Your comment was not changed"),
+        action=reverse("questions:comment_edit", kwargs={"slug": slug, "comment_id": comment.pk}),
+        button=_("Save"),
+        back_url=_comment_location(comment),
+        back_label=comment.answer.question.title,
+    )
 
 
 @login_required
