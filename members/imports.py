@@ -69,6 +69,33 @@ class ImportReport:
         }
 
 
+# What people upload instead of CSV, told apart by their first bytes.
+_ZIPPED = b"PK\x03\x04"  # .xlsx, .numbers, .ods, .docx, .zip
+_OLD_OFFICE = b"\xd0\xcf\x11\xe0"  # .xls, .doc
+_PDF = b"%PDF"
+
+
+def _refuse_binary(data: bytes) -> None:
+    """Say what is wrong with a spreadsheet or a PDF (decoded, either would read as a line of
+    garbage: a header naming unknown columns). A stray NUL in a cell is the row's problem,
+    reported with the row."""
+    if data.startswith((_ZIPPED, _OLD_OFFICE)):
+        raise ValidationError(
+            {
+                "file": _(
+                    "This is a spreadsheet (Excel, Numbers or similar), not a CSV file: save "
+                    "it as “CSV UTF-8” and upload that."
+                )
+            },
+            code="spreadsheet",
+        )
+    if data.startswith(_PDF):
+        raise ValidationError(
+            {"file": _("This is a PDF, not a CSV file: upload a CSV file saved in UTF-8.")},
+            code="pdf",
+        )
+
+
 def _decode(data: bytes) -> str:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -93,6 +120,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
             },
             code="too_large",
         )
+    _refuse_binary(data)
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

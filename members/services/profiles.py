@@ -33,8 +33,13 @@ MAX_TAGS_PER_KIND = 20
 _TAG_NAME = re.compile(r"^[^,;，；、\n\r\t\x00]{1,40}$")
 
 
+# Characters of markup: a handle is shown everywhere (escaped), copied into e-mails, CSV and
+# other people's tools; a new one may not hold them (existing ones are left as they are).
+MARKUP = re.compile(r"[<>&\"'`]")
+
+
 def _unique_handle(*, community: Community, wanted: str) -> str:
-    base = (wanted.strip() or "member")[:34]
+    base = (MARKUP.sub("", wanted).strip() or "member")[:34]
     taken = {
         h.casefold()
         for h in Profile.objects.filter(community=community, handle__istartswith=base).values_list(
@@ -159,6 +164,10 @@ def profile_update(
             .exists()
         ):
             errors.setdefault("handle", []).append(_("This handle is taken in this community."))
+        if profile.handle != handle_before and MARKUP.search(profile.handle):
+            errors.setdefault("handle", []).append(
+                _("A handle cannot contain < > & \" ' or `.")
+            )
         if errors:
             raise ValidationError(errors)
         if new_tags:

@@ -67,13 +67,15 @@ def test_the_welcome_e_mail_is_sent_once(
 def test_csv_export_neutralises_spreadsheet_formulas(
     client: Client, community: Community, organiser: Membership
 ) -> None:
-    add_member(community, profile={"handle": '=HYPERLINK("http://evil","x")', "city": "+1"})
+    # (a handle may not hold quotes any more, members.services.profiles.MARKUP; a formula
+    # needs none)
+    add_member(community, profile={"handle": "=HYPERLINK(A1)", "city": "+1"})
     client.force_login(organiser.user)
     response = client.get("/c/circle/members/export.csv")
     content = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(content)))
     evil = next(r for r in rows if "HYPERLINK" in r[2])
-    assert evil[2] == '\'=HYPERLINK("http://evil","x")'
+    assert evil[2] == "'=HYPERLINK(A1)"
     assert evil[rows[0].index("city")] == "'+1"
 
 

@@ -105,6 +105,10 @@ def test_a_utf8_bom_is_ignored() -> None:
         (b"name,city\nx,y\n", "email"),
         (b"email,shoe_size\na@b.cn,42\n", "shoe_size"),
         (b"\xff\xfe\x00\x00garbage", "UTF-8"),
+        # what people upload instead: the message says what it is and what to do
+        (b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml", "save it as “CSV UTF-8”"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "a spreadsheet"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "This is a PDF"),
     ],
 )
 def test_an_unreadable_file_is_refused_whole(data: bytes, message: str) -> None:

@@ -222,6 +222,26 @@ def test_profile_update_refuses_unknown_tags_and_taken_handles_atomically() -> N
     assert (bob.profile.handle, bob.profile.city) == ("bob", "上海")
 
 
+@pytest.mark.parametrize("handle", ["<b>bob</b>", "bob&co", 'say "hi"', "o'neil", "`x`"])
+def test_a_new_handle_refuses_markup_characters(handle: str) -> None:
+    community = make_community()
+    bob = add_member(community, profile={"handle": "bob"})
+    with pytest.raises(ValidationError) as excinfo:
+        services.profile_update(membership=bob, data={"handle": handle, "city": "北京"})
+    assert excinfo.value.message_dict == {"handle": ["A handle cannot contain < > & \" ' or `."]}
+    bob.profile.refresh_from_db()
+    assert (bob.profile.handle, bob.profile.city) == ("bob", "")
+
+
+def test_an_existing_handle_with_markup_does_not_block_other_changes() -> None:
+    community = make_community()
+    old = add_member(community, profile={"handle": "bob"})
+    Profile.objects.filter(pk=old.pk).update(handle="o'neil")  # from before the rule
+    services.profile_update(membership=old, data={"city": "上海"})
+    old.profile.refresh_from_db()
+    assert (old.profile.handle, old.profile.city) == ("o'neil", "上海")
+
+
 def test_members_may_add_tags_to_the_vocabulary() -> None:
     community = make_community()
     member = add_member(community)
