@@ -165,9 +165,7 @@ def profile_update(
         ):
             errors.setdefault("handle", []).append(_("This handle is taken in this community."))
         if profile.handle != handle_before and MARKUP.search(profile.handle):
-            errors.setdefault("handle", []).append(
-                _("A handle cannot contain < > & \" ' or `.")
-            )
+            errors.setdefault("handle", []).append(_("A handle cannot contain < > & \" ' or `."))
         if errors:
             raise ValidationError(errors)
         if new_tags:
