@@ -149,3 +149,13 @@ def test_the_health_check_answers_over_plain_http_inside_the_network(
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_account_menu_links_e_mail_password_and_two_factor_pages(
+    client: Client, member: Membership
+) -> None:
+    client.force_login(member.user)
+    page = client.get("/c/circle/").content.decode()
+    for url in ("/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"):
+        assert f'href="{url}"' in page
+        assert client.get(url).status_code == 200
