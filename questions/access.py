@@ -16,6 +16,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -86,6 +87,16 @@ def may_rate(viewer: Membership | None, answer: Answer) -> bool:
 def may_comment(viewer: Membership | None) -> bool:
     """Comment on the answers of a question the viewer reads: an active member."""
     return is_writer(viewer)
+
+
+def editable_comments(viewer: Membership | None, now: datetime.datetime | None = None) -> Q:
+    """``may_edit_comment`` as a filter: the viewer's comments they may still edit."""
+    if viewer is None or not is_writer(viewer):
+        return Q(pk__in=[])
+    window = datetime.timedelta(minutes=settings.COMMENT_EDIT_WINDOW_MINUTES)
+    return Q(
+        author=viewer, removed_at__isnull=True, created_at__gte=(now or timezone.now()) - window
+    )
 
 
 def may_edit_comment(

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -17,6 +16,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -47,17 +47,23 @@ def unsearched(*relations: str) -> tuple[str, ...]:
     return tuple(f"{relation}__{doc}" for relation in relations for doc in _PROFILE_DOCS)
 
 
-def _answer_count() -> Coalesce:
-    """A question's number of answers, counted for the rows shown only (a join and GROUP BY
-    would count the answers of every question that matches before the page is cut)."""
-    answers = (
-        Answer.objects.filter(question=OuterRef("pk"))
+def _count_of(model: type[Model], link: str) -> Coalesce:
+    """How many ``model`` rows point at each row (through ``link``), counted for the rows
+    shown only (a join and GROUP BY would count for every row that matches before the page
+    is cut, and group by every column); 0 for none."""
+    counted = (
+        model._default_manager.filter(**{link: OuterRef("pk")})
         .order_by()
-        .values("question")
+        .values(link)
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Coalesce(Subquery(answers), 0)
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _answer_count() -> Coalesce:
+    """A question's number of answers."""
+    return _count_of(Answer, "question")
 
 
 def visible_questions(*, viewer: Membership, community: Community) -> QuerySet[Question]:
@@ -222,26 +228,12 @@ def _visible_answers(viewer: Membership | None, question: Question) -> QuerySet[
     return answers.filter(author=viewer) if viewer is not None else answers.none()
 
 
-def _votes_received() -> Subquery:
-    votes = (
-        Vote.objects.filter(answer=OuterRef("pk"))
-        .order_by()
-        .values("answer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Subquery(votes, output_field=IntegerField())
+def _votes_received() -> Coalesce:
+    return _count_of(Vote, "answer")
 
 
 def _comment_count() -> Coalesce:
-    counted = (
-        Comment.objects.filter(answer=OuterRef("pk"))
-        .order_by()
-        .values("answer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    return _count_of(Comment, "answer")
 
 
 def ordered_answer_ids(
@@ -342,7 +334,7 @@ def answer_views(
                 can_vote=voting_open and may_vote and not own,
                 can_rate=may_rate,
                 can_tip=may_rate,
-                votes=(answer.received or 0) if closed else None,  # type: ignore[attr-defined]
+                votes=answer.received if closed else None,  # type: ignore[attr-defined]
             )
         )
     return views
@@ -413,13 +405,9 @@ def answers_with_editable_comments(
     query, none for a viewer who cannot comment."""
     if not views or not access.may_comment(viewer):
         return set()
-    window = datetime.timedelta(minutes=settings.COMMENT_EDIT_WINDOW_MINUTES)
     return set(
         Comment.objects.filter(
-            answer_id__in=[v.answer.pk for v in views],
-            author=viewer,
-            removed_at__isnull=True,
-            created_at__gte=timezone.now() - window,
+            access.editable_comments(viewer), answer_id__in=[v.answer.pk for v in views]
         ).values_list("answer_id", flat=True)
     )
 
