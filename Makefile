@@ -40,9 +40,10 @@ test: install services browser static pytest e2e
 services: $(STAMP)
 	$(BIN)/python scripts/ensure_services.py
 
-# Browser tests drive the system Chromium; install it where it is missing (Debian).
+# Browser tests drive the system Chromium, with a CJK font so the zh-Hans screenshots show
+# Chinese, not boxes; install what is missing (Debian).
 browser:
-	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || { echo "Install Chromium (Debian, as root: apt-get install chromium)"; exit 1; }
+	@{ command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; } || { echo "Install Chromium and a CJK font (Debian, as root: apt-get install chromium fonts-noto-cjk)"; exit 1; }
 
 # The static checks side by side (each is one process; their output is kept apart).
 static: $(STAMP)

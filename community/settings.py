@@ -355,6 +355,10 @@ STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="")
 # Events about connected accounts (account.updated) come to a Connect webhook endpoint in
 # Stripe's dashboard with its own signing secret; point it at the same address.
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+# The demo's way in without Stripe: with no STRIPE_SECRET_KEY and DEBUG on, the join page
+# offers a clearly marked "demo payment" that records the fees as an offline payment (no money
+# moves; rewards.checkout.join_demo). Never offered with DEBUG off or Stripe keys set.
+DEMO_PAYMENTS = env.bool("DEMO_PAYMENTS", default=DEBUG)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

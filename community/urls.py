@@ -36,6 +36,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Anything else under /api/ is a JSON 404, not the portal's HTML page.
     re_path(r"^api/", api_not_found, name="api-not-found"),
+    # A community's front page: the member's home or the landing page (community.views);
+    # it answers before members.urls' "members:landing", whose name links to the same path.
+    path("c/<slug:slug>/", views.community_home, name="community_home"),
     path("", include("members.urls")),
     path("", include("questions.urls")),
     path("", include("rewards.urls")),

@@ -10,7 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from members import selectors
+from community import dashboard as dashboards
+from members import access, selectors
+from members import views as member_views
 from members.models import OutboxTask
 
 # Queued tasks are normally handed to the broker at once; older unsent ones mean it is down.
@@ -20,14 +22,41 @@ OUTBOX_LATE = datetime.timedelta(minutes=2)
 def home(request: HttpRequest) -> HttpResponse:
     """Signed in: the communities I belong to. Visitors: the communities they may join."""
     memberships = []
+    communities = selectors.public_communities()
     if request.user.is_authenticated:
         memberships = list(selectors.memberships_of_user(user=request.user))
+        # each community once: mine above, the others below
+        communities = communities.exclude(pk__in=[m.community_id for m in memberships])
     return render(
         request,
         "home.html",
+        {"memberships": memberships, "communities": communities[:50]},
+    )
+
+
+def community_home(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/c/<slug>/``: a reader's home in the community (the week at a glance, what needs
+    them); a candidate's landing page with their challenge answers; everyone else's landing
+    page (for a visitor, the cached copy: members.views.landing)."""
+    if not request.user.is_authenticated:
+        return member_views.landing(request, slug)
+    community = access.access_community(slug=slug)
+    viewer = access.membership_of(user=request.user, community=community)
+    if viewer is None or not access.is_reader(viewer):
+        extra: dict[str, object] = {}
+        if access.is_candidate(viewer):
+            assert viewer is not None  # noqa: S101 - a candidate has a membership
+            extra["challenge_answers"] = dashboards.candidate_answers(viewer=viewer)
+        return member_views.landing_page(request, community=community, viewer=viewer, extra=extra)
+    board = dashboards.dashboard(viewer=viewer, community=community)
+    return render(
+        request,
+        "community/home.html",
         {
-            "memberships": memberships,
-            "communities": selectors.public_communities()[:50],
+            "community": community,
+            "viewer": viewer,
+            "board": board,
+            "can_resume": access.is_lapsed(viewer),
         },
     )
 

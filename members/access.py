@@ -247,6 +247,20 @@ def access_tag_create(*, user: AnyUser, slug: str) -> Membership:
     )
 
 
+def may_manage_tags(membership: Membership | None) -> bool:
+    """Naming tags in each language and merging duplicates: organisers."""
+    return is_organiser(membership)
+
+
+def access_tag_manage(*, user: AnyUser, slug: str) -> Membership:
+    return access_as(
+        user=user,
+        slug=slug,
+        rule=may_manage_tags,
+        message=_("Only organisers can rename or merge the community's tags."),
+    )
+
+
 def access_moderation(*, user: AnyUser, slug: str) -> Membership:
     """Those with moderator powers (the matcher, the briefs queue, announcements):
     moderators and organisers, and the member on duty this week."""

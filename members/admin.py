@@ -92,9 +92,9 @@ class ProfileAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "community", "created_at")
+    list_display = ("name", "name_en", "name_zh", "kind", "community", "created_at")
     list_filter = ("kind", "community")
-    search_fields = ("name",)
+    search_fields = ("name", "name_en", "name_zh")
     raw_id_fields = ("community", "created_by")
 
 

@@ -24,6 +24,10 @@ class Event(models.TextChoices):
     ROLE_CHANGED = "role_changed", _("Role changed")
     STATUS_CHANGED = "status_changed", _("Status changed")
     MEMBERS_IMPORTED = "members_imported", _("Members imported")
+    INVITE_LINK_CREATED = "invite_link_created", _("Invite link created")
+    INVITE_LINK_REVOKED = "invite_link_revoked", _("Invite link revoked")
+    TAG_RENAMED = "tag_renamed", _("Tag renamed")
+    TAG_MERGED = "tag_merged", _("Tags merged")
 
 
 MAX_LENGTH = 32

@@ -8,11 +8,12 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from members.currency import Currency, max_minor, to_major, to_minor
 from members.models import Community, Membership, Tag, Weekday
 from members.services import COMMUNITY_RULE_FIELDS
-from members.widgets import FastSelect
+from members.widgets import FastSelect, TagPicker
 
 _FEE_HELP = _("In the community's currency, e.g. 200.00.")
 _ADDABLE: list[tuple[str, Any]] = [
@@ -166,8 +167,58 @@ class CommunitySettingsForm(_FeesMixin):
             raise ValidationError(_("Use whole numbers separated by commas.")) from None
 
 
-class TagChoiceField(forms.MultipleChoiceField):
-    widget = forms.CheckboxSelectMultiple
+class _TagNamesMixin:
+    """A tag field's values are canonical names; a link or a client may also give a tag's name
+    in either language (``?skill=交互设计``), which is taken as that tag."""
+
+    aliases: dict[str, str]
+
+    def valid_value(self, value: Any) -> bool:
+        return super().valid_value(value) or str(value).casefold() in self.aliases  # type: ignore[misc]
+
+
+class TagChoiceField(_TagNamesMixin, forms.MultipleChoiceField):
+    """Tags by canonical name, shown by their name in the active language, in a searchable
+    picker (a checkbox list without JavaScript)."""
+
+    widget = TagPicker
+    aliases: dict[str, str] = {}  # replaced per form, never mutated
+
+
+class TagSelectField(_TagNamesMixin, forms.ChoiceField):
+    """One tag (a filter), by canonical name, shown by its name in the active language."""
+
+    widget = FastSelect
+    aliases: dict[str, str] = {}  # replaced per form, never mutated
+
+
+def _aliases(tags: list[Tag]) -> dict[str, str]:
+    return {n.casefold(): t.name for t in tags for n in t.names}
+
+
+def set_tag_choices(form: forms.Form, name: str, tags: list[Tag]) -> None:
+    """Offer these tags in a ``TagChoiceField``: the value is the canonical name, the label the
+    name in the active language, and the picker searches every name."""
+    set_choices(form, name, [(t.name, t.label()) for t in tags])
+    field = form.fields[name]
+    assert isinstance(field, TagChoiceField)  # noqa: S101
+    field.aliases = _aliases(tags)
+    if isinstance(field.widget, TagPicker):
+        field.widget.search_names = {t.name: " ".join(t.names) for t in tags}
+
+
+def set_tag_options(form: forms.Form, name: str, tags: list[Tag], first: list[Any]) -> None:
+    """Offer these tags in a ``TagSelectField`` after the ``first`` options: canonical name →
+    name in the active language (with the canonical name, when it differs)."""
+    set_choices(
+        form,
+        name,
+        first
+        + [(t.name, t.label() if t.label() == t.name else f"{t.label()} · {t.name}") for t in tags],
+    )
+    field = form.fields[name]
+    assert isinstance(field, TagSelectField)  # noqa: S101
+    field.aliases = _aliases(tags)
 
 
 class ProfileForm(forms.Form):
@@ -190,7 +241,7 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, vocabulary: dict[str, list[Tag]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field_name, kind in (("skills", "skill"), ("needs", "need"), ("hobbies", "hobby")):
-            set_choices(self, field_name, [(t.name, t.name) for t in vocabulary[kind]])
+            set_tag_choices(self, field_name, vocabulary[kind])
 
 
 class TagCreateForm(forms.Form):
@@ -200,9 +251,9 @@ class TagCreateForm(forms.Form):
 
 class DirectoryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
-    skill = forms.ChoiceField(label=_("Skill"), required=False, widget=FastSelect)
-    need = forms.ChoiceField(label=_("Need"), required=False, widget=FastSelect)
-    hobby = forms.ChoiceField(label=_("Hobby"), required=False, widget=FastSelect)
+    skill = TagSelectField(label=_("Skill"), required=False)
+    need = TagSelectField(label=_("Need"), required=False)
+    hobby = TagSelectField(label=_("Hobby"), required=False)
     industry = forms.CharField(label=_("Industry"), max_length=80, required=False)
     city = forms.CharField(label=_("City"), max_length=80, required=False)
     role = forms.ChoiceField(label=_("Role"), required=False, widget=FastSelect)
@@ -211,18 +262,57 @@ class DirectoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         anything = [("", _("Any"))]
         for field_name, kind in (("skill", "skill"), ("need", "need"), ("hobby", "hobby")):
-            set_choices(self, field_name, anything + [(t.name, t.name) for t in vocabulary[kind]])
+            set_tag_options(self, field_name, vocabulary[kind], anything)
         set_choices(self, "role", anything + _ADDABLE)
 
 
 class MatcherForm(forms.Form):
-    tags = forms.MultipleChoiceField(
-        label=_("Skills the question needs"), widget=forms.CheckboxSelectMultiple
-    )
+    tags = TagChoiceField(label=_("Skills the question needs"))
 
     def __init__(self, *args: Any, vocabulary: dict[str, list[Tag]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_choices(self, "tags", [(t.name, t.name) for t in vocabulary["skill"]])
+        set_tag_choices(self, "tags", vocabulary["skill"])
+
+
+class TagRenameForm(forms.Form):
+    """An organiser names one tag in each language."""
+
+    tag = forms.IntegerField(widget=forms.HiddenInput)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=40,
+        help_text=_("The canonical name: the API and imports use it."),
+    )
+    name_en = forms.CharField(label=_("Name in English"), max_length=40, required=False)
+    name_zh = forms.CharField(label=_("Name in Chinese"), max_length=40, required=False)
+
+
+class TagMergeForm(forms.Form):
+    """Merge one tag into another of the same kind."""
+
+    source = forms.TypedChoiceField(label=_("Merge this tag"), coerce=int)
+    target = forms.TypedChoiceField(label=_("into this tag"), coerce=int)
+
+    def __init__(self, *args: Any, vocabulary: dict[str, list[Tag]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kinds = dict(Tag.Kind.choices)
+        groups: list[tuple[str, Any]] = [("", "—")]
+        for kind, tags in vocabulary.items():
+            if tags:
+                groups.append((str(kinds[kind]), [(t.pk, _tag_choice_label(t)) for t in tags]))
+        set_choices(self, "source", groups)
+        set_choices(self, "target", groups)
+
+
+def _tag_choice_label(tag: Tag) -> str:
+    uses = getattr(tag, "uses", None)
+    label = " / ".join(tag.names)
+    if uses is None:
+        return label
+    return ngettext("%(tag)s (%(n)d member)", "%(tag)s (%(n)d members)", uses) % {
+        "tag": label,
+        "n": uses,
+    }
 
 
 class MemberAddForm(forms.Form):

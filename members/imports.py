@@ -2,7 +2,10 @@
 
 Each row is added in its own transaction (through ``services.member_add``), so good rows land
 and bad ones change nothing. The file is read as UTF-8 (with or without a byte-order mark) or,
-failing that, GB18030 — what spreadsheet programs in China save.
+failing that, GB18030 — what spreadsheet programs in China save — or as UTF-16 with its mark
+(Excel's "Unicode text"); its columns are separated by commas, semicolons or tabs. A
+spreadsheet, a PDF or another file that is not CSV is refused whole, saying what it is and
+what to upload instead.
 """
 
 from __future__ import annotations
@@ -73,12 +76,26 @@ class ImportReport:
 _ZIPPED = b"PK\x03\x04"  # .xlsx, .numbers, .ods, .docx, .zip
 _OLD_OFFICE = b"\xd0\xcf\x11\xe0"  # .xls, .doc
 _PDF = b"%PDF"
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"BM", b"II*\x00", b"MM\x00*")
+_RTF = b"{\\rtf"
+_UTF32 = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+_UTF16 = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode text": UTF-16, tab-separated
+_PEEK = 4096  # how much of the start is looked at for signs of a binary file
+_MAX_NULS = 16  # a stray NUL in a cell is the row's problem (reported with the row)
+_DELIMITERS = (",", ";", "\t")  # comma; semicolon (Excel in many locales); tab
+
+
+def _looks_binary(data: bytes) -> bool:
+    """An image, or NULs in the header row or many of them near the start (a database, an
+    executable…): no CSV file has those."""
+    start = data[:_PEEK]
+    header = start.split(b"\n", 1)[0]
+    return data.startswith(_IMAGES) or b"\x00" in header or start.count(b"\x00") > _MAX_NULS
 
 
 def _refuse_binary(data: bytes) -> None:
-    """Say what is wrong with a spreadsheet or a PDF (decoded, either would read as a line of
-    garbage: a header naming unknown columns). A stray NUL in a cell is the row's problem,
-    reported with the row."""
+    """Say what is wrong with a spreadsheet, a PDF, an image or another file that is not text
+    (decoded, any would read as a line of garbage: a header naming unknown columns)."""
     if data.startswith((_ZIPPED, _OLD_OFFICE)):
         raise ValidationError(
             {
@@ -94,15 +111,66 @@ def _refuse_binary(data: bytes) -> None:
             {"file": _("This is a PDF, not a CSV file: upload a CSV file saved in UTF-8.")},
             code="pdf",
         )
+    if data.startswith(_RTF):
+        raise ValidationError(
+            {
+                "file": _(
+                    "This is a word-processor document (RTF), not a CSV file: save the table "
+                    "as “CSV UTF-8” from a spreadsheet program and upload that."
+                )
+            },
+            code="document",
+        )
+    if data.startswith(_UTF32) or (not data.startswith(_UTF16) and _looks_binary(data)):
+        raise ValidationError(
+            {
+                "file": _(
+                    "This is not a text file (it looks like an image or another binary file), "
+                    "so it cannot be CSV: upload a CSV file saved in UTF-8."
+                )
+            },
+            code="binary",
+        )
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
+    """The file's text: UTF-16 with its byte-order mark (Excel's "Unicode text"), else UTF-8
+    (with or without a mark), else GB18030 (what Excel and WPS in China save; it includes
+    GBK and GB2312)."""
+    encodings = ("utf-16",) if data.startswith(_UTF16) else ("utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ValidationError({"file": _("Save the file as CSV in UTF-8.")}, code="encoding")
+        break
+    else:
+        raise ValidationError(
+            {
+                "file": _(
+                    "This file's characters are in an encoding we cannot read: save it as "
+                    "“CSV UTF-8” (in Excel: File → Save As → CSV UTF-8) and upload that."
+                )
+            },
+            code="encoding",
+        )
+    if text.lstrip().startswith("<"):
+        raise ValidationError(
+            {
+                "file": _(
+                    "This looks like a web page or an XML file (a spreadsheet saved as HTML or "
+                    "XML?), not CSV: save it as “CSV UTF-8” and upload that."
+                )
+            },
+            code="markup",
+        )
+    return text
+
+
+def _delimiter(text: str) -> str:
+    """The separator the header row uses most: a comma unless semicolons or tabs win."""
+    header = text.split("\n", 1)[0]
+    return max(_DELIMITERS, key=header.count) if header else ","
 
 
 def read_upload(upload: UploadedFile) -> bytes:
@@ -122,7 +190,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         )
     _refuse_binary(data)
     text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:

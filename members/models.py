@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from members import audit
@@ -375,7 +376,12 @@ class Tag(models.Model):
         Community, on_delete=models.CASCADE, related_name="tags", verbose_name=_("community")
     )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    # ``name`` is the canonical name (the API's and the imports'); ``name_en`` / ``name_zh``
+    # name the same word in each language. A search, filter or the matcher finds a tag by
+    # any of the three; pages show the current language's name (``label``).
     name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("name in English"), max_length=40, blank=True, default="")
+    name_zh = models.CharField(_("name in Chinese"), max_length=40, blank=True, default="")
     created_by = models.ForeignKey(
         Membership,
         on_delete=models.SET_NULL,
@@ -394,6 +400,20 @@ class Tag(models.Model):
             models.UniqueConstraint(
                 "community", "kind", Lower("name"), name="members_tag_unique_name"
             ),
+            models.UniqueConstraint(
+                "community",
+                "kind",
+                Lower("name_en"),
+                condition=~Q(name_en=""),
+                name="members_tag_unique_name_en",
+            ),
+            models.UniqueConstraint(
+                "community",
+                "kind",
+                Lower("name_zh"),
+                condition=~Q(name_zh=""),
+                name="members_tag_unique_name_zh",
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=["skill", "need", "hobby"]), name="members_tag_kind_valid"
             ),
@@ -401,6 +421,22 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def label(self, language: str | None = None) -> str:
+        """The tag's name in ``language`` (default: the active one), else the canonical name."""
+        language = (language or get_language() or "").lower()
+        if language.startswith("zh"):
+            return self.name_zh or self.name
+        return self.name_en or self.name
+
+    @property
+    def names(self) -> list[str]:
+        """Every name the tag goes by, canonical first, without repeats (case-insensitive)."""
+        seen: dict[str, str] = {}
+        for value in (self.name, self.name_en, self.name_zh):
+            if value and value.casefold() not in seen:
+                seen[value.casefold()] = value
+        return list(seen.values())
 
 
 class Profile(models.Model):
@@ -554,3 +590,52 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)!r}"
+
+
+class JoinInvite(models.Model):
+    """An organiser's invite link: a signed-in person who opens it becomes an active member
+    without paying online (a community that takes its fees offline, or the demo). Usable
+    ``max_uses`` times until ``expires_at``, unless revoked first (members.services.invites)."""
+
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.CASCADE,
+        related_name="join_invites",
+        verbose_name=_("community"),
+    )
+    # secrets.token_urlsafe: the link's only secret; unique across communities.
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    max_uses = models.PositiveIntegerField(_("uses allowed"))
+    uses = models.PositiveIntegerField(_("times used"), default=0)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invite link")
+        verbose_name_plural = _("invite links")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_uses__gte=1), name="members_joininvite_max_uses_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(uses__lte=models.F("max_uses")),
+                name="members_joininvite_uses_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} · {self.created_at:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "members:invite_accept", kwargs={"slug": self.community.slug, "token": self.token}
+        )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -69,12 +70,15 @@ def display_name(profile: Profile) -> str:
     return profile.handle
 
 
-def tags_of(profile: Profile) -> dict[str, list[str]]:
-    """Tag names by field; reads the prefetched ``tags`` so a page stays at fixed queries."""
+def tags_of(profile: Profile, *, labels: bool = False) -> dict[str, list[str]]:
+    """Tag names by field; reads the prefetched ``tags`` so a page stays at fixed queries.
+    Canonical names (the API's, the forms' values), or with ``labels`` each tag's name in the
+    active language (what pages show)."""
     grouped: dict[str, list[str]] = {"skills": [], "needs": [], "hobbies": []}
     key = {Tag.Kind.SKILL: "skills", Tag.Kind.NEED: "needs", Tag.Kind.HOBBY: "hobbies"}
-    for tag in sorted(profile.tags.all(), key=lambda t: t.name.casefold()):
-        grouped[key[Tag.Kind(tag.kind)]].append(tag.name)
+    names = [(tag.label() if labels else tag.name, tag) for tag in profile.tags.all()]
+    for name, tag in sorted(names, key=lambda pair: pair[0].casefold()):
+        grouped[key[Tag.Kind(tag.kind)]].append(name)
     return grouped
 
 
@@ -120,7 +124,7 @@ def _card(profile: Profile, *, show_hidden: bool) -> ProfileCard:
         industry=profile.industry,
         career_path=profile.career_path,
         city=profile.city,
-        **tags_of(profile),
+        **tags_of(profile, labels=True),
         hidden={name: getattr(profile, name) for name in HIDDEN_FIELDS} if show_hidden else None,
     )
 
@@ -141,7 +145,7 @@ def profile_data(*, viewer: Membership | None, profile: Profile) -> dict[str, ob
         data.update(card.hidden)
     for name in ("role_title", "industry", "career_path", "city"):
         data[name] = getattr(card, name)
-    data.update({"skills": card.skills, "needs": card.needs, "hobbies": card.hobbies})
+    data.update(tags_of(profile))  # canonical names: the API's contract, not the page's labels
     return data
 
 
@@ -215,7 +219,10 @@ def search_facets(profile: Profile, tags: Iterable[Tag]) -> list[str]:
 def search_documents(profile: Profile, tags: Iterable[Tag]) -> tuple[str, str]:
     """The (shared, shared + hidden) search documents for a profile with these tags."""
     tags = list(tags)
-    shared = [getattr(profile, name) for name in SHARED_TEXT_FIELDS] + [t.name for t in tags]
+    # Every name of a tag, so a search in either language finds it.
+    shared = [getattr(profile, name) for name in SHARED_TEXT_FIELDS] + [
+        n for t in tags for n in t.names
+    ]
     hidden = [getattr(profile, name) for name in HIDDEN_FIELDS]
     facets = search_facets(profile, tags)
     return (
@@ -345,3 +352,49 @@ def unlinked_handle(*, profile: Profile) -> str:
     while candidate.casefold() in used:
         candidate, n = f"{base}-{n}", n + 1
     return candidate
+
+
+def member_named(*, viewer: Membership, community: Community, text: str) -> Membership:
+    """The member a filter names (the ledger's): by handle (any case), by real name where the
+    viewer may see real names (members.privacy), or by id (the filter's old form, kept so
+    that links keep working); failing those, by a part of the handle or name that only one
+    member matches. ValidationError on ``member`` when nobody or several match."""
+    text = " ".join(text.split())
+    if not text:
+        raise ValidationError({"member": _("Type a member's handle or name.")})
+    names = sees_every_hidden_field(viewer=viewer, community=community)
+    profiles = Profile.objects.filter(community=community).select_related("membership")
+    exact = Q(handle__iexact=text)
+    if names:
+        exact |= Q(real_name__iexact=text)
+    number = int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+    if number is not None:
+        exact |= Q(membership_id=number)
+    found = list(profiles.filter(exact).order_by("pk")[:20])
+    folded = text.casefold()
+    for matches in (  # a handle wins over an id, an id over a real name
+        [p for p in found if p.handle.casefold() == folded],
+        [p for p in found if number is not None and p.membership_id == number],
+        [p for p in found if names and p.real_name.casefold() == folded],
+    ):
+        if len(matches) == 1:
+            return matches[0].membership
+        if matches:
+            break
+    else:
+        if len(found) == 1:  # matched by the database's case rules rather than Python's
+            return found[0].membership
+    if not found and number is None:
+        partial = Q(handle__icontains=text)
+        if names:
+            partial |= Q(real_name__icontains=text)
+        found = list(profiles.filter(partial).order_by("pk")[:2])
+        if len(found) == 1:
+            return found[0].membership
+    if found:
+        message = _("Several members match “%(text)s”: type the whole handle.")
+        code = "ambiguous"
+    else:
+        message = _("No member of this community has the handle or name “%(text)s”.")
+        code = "invalid"
+    raise ValidationError({"member": ValidationError(message, code=code, params={"text": text})})

@@ -19,6 +19,7 @@ This module is in ``members``, the leftmost app, so that every app can build on 
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from functools import update_wrapper
 from typing import Any
@@ -32,8 +33,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -43,7 +46,7 @@ from django.views.generic import RedirectView
 
 from members import privacy
 from members.access import MODERATOR_ROLES
-from members.models import Membership
+from members.models import Community, Membership
 
 _CACHE_ATTR = "_moderator_memberships"
 
@@ -84,6 +87,50 @@ def handle_of(membership: Membership | None) -> str:
     return privacy.display_name(profile)
 
 
+# --- Time zones ------------------------------------------------------------------------------
+# The portal shows a community's times in the community's zone (base.html); so do these pages.
+# A page about one community (an object's page, a list filtered to one community, or anyone
+# who moderates communities of a single zone) runs in that zone; a list mixing communities of
+# several zones shows each row's times in its own community's zone (``local_time_column``).
+
+
+def time_zone_for(request: HttpRequest) -> str | None:
+    """The zone a ``/manage/`` request is shown in before any row is known: the community the
+    list is filtered to (``?community=<id>``, one of the caller's), else the one zone all the
+    caller's communities share; ``None`` (the server's zone) when they differ."""
+    mine = moderator_memberships(request)
+    chosen = request.GET.get(CommunityFilter.parameter_name, "")
+    if chosen.isdigit() and int(chosen) in mine:
+        return mine[int(chosen)].community.time_zone
+    zones = {m.community.time_zone for m in mine.values()}
+    return zones.pop() if len(zones) == 1 else None
+
+
+def community_time(value: Any, community: Community) -> str:
+    """A moment as the portal writes it (``Y-m-d H:i``), in ``community``'s zone, in a
+    ``<time>`` element that carries the exact instant and names the zone."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value, zoneinfo.ZoneInfo(community.time_zone))
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        local.isoformat(),
+        community.time_zone,
+        dateformat.format(local, "Y-m-d H:i"),
+    )
+
+
+def local_time_column(field_name: str, description: Any) -> Callable[[Any, Any], str]:
+    """A changelist column showing the datetime ``field_name`` in the row's community's zone
+    (sortable by the field): ``submitted = local_time_column("submitted_at", ...)``."""
+
+    @admin.display(description=description, ordering=field_name)
+    def column(model_admin: CommunityScopedAdmin, obj: Any) -> str:
+        return community_time(getattr(obj, field_name), model_admin.community_of(obj))
+
+    return column
+
+
 # --- Filters -----------------------------------------------------------------------------------
 
 
@@ -118,14 +165,46 @@ class CommunityScopedAdmin(admin.ModelAdmin):
     ``has_moderate_permission`` (an active moderator or organiser of the row's community)."""
 
     community_path = "community_id"
+    # Columns naming the row's community: left out for someone with a single community, so
+    # that a list fits a laptop's screen.
+    community_columns: tuple[str, ...] = ("community", "community_name")
     change_form_template = "moderation/change_form.html"
     actions_on_bottom = True
 
     def community_id_of(self, obj: Any) -> int:
         raise NotImplementedError
 
+    def community_of(self, obj: Any) -> Community:
+        """The row's community, along ``community_path`` (select it with the rows)."""
+        found: Any = obj
+        for step in self.community_path.removesuffix("_id").split("__"):
+            found = getattr(found, step)
+        community: Community = found
+        return community
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        # A row's page shows its times in its community's zone; the site's ``admin_view``
+        # renders the page inside ``timezone.override``, which restores the zone afterwards.
+        if obj is not None:
+            timezone.activate(self.community_of(obj).time_zone)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def membership_for(self, request: HttpRequest, obj: Any) -> Membership | None:
         return moderator_memberships(request).get(self.community_id_of(obj))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = super().get_list_display(request)
+        if len(moderator_memberships(request)) > 1:
+            return columns
+        return [c for c in columns if c not in self.community_columns]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return (
@@ -205,6 +284,10 @@ class CommunityScopedAdmin(admin.ModelAdmin):
         form: forms.Form,
         **context: Any,
     ) -> TemplateResponse:
+        # Rows of one community: its zone (the site restores the zone after the request).
+        zones = {self.community_of(obj).time_zone for obj in selected}
+        if len(zones) == 1:
+            timezone.activate(zones.pop())
         return TemplateResponse(
             request,
             template,
@@ -231,6 +314,19 @@ class ModerationAdminSite(admin.AdminSite):
     site_header = _("Community moderation")
     site_title = _("Community moderation")
     index_title = _("Your communities")
+    # The portal's header stands in for the admin's; the pages keep their full width.
+    enable_nav_sidebar = False
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """The portal's look (admin/base_site.html switches on ``portal_look``) and the
+        caller's communities for its header."""
+        context = super().each_context(request)
+        mine = sorted(moderator_memberships(request).values(), key=lambda m: m.community.name)
+        context.update(
+            portal_look=True,
+            moderated_communities=[m.community for m in mine],
+        )
+        return context
 
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(moderator_memberships(request))
@@ -249,7 +345,12 @@ class ModerationAdminSite(admin.AdminSite):
                 if request.user.is_authenticated:
                     raise self._refuse()
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            response: HttpResponse = view(request, *args, **kwargs)
+            # Times in the community's zone; the page is rendered here, inside the zone (a
+            # TemplateResponse would otherwise render after the view, in the server's zone).
+            with timezone.override(time_zone_for(request)):
+                response: HttpResponse = view(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse):
+                    response.render()
             return response
 
         wrapped: Callable[..., HttpResponse] = inner

@@ -21,7 +21,9 @@ def profiles_with_related() -> QuerySet[Profile]:
     return (
         Profile.objects.select_related("membership", "community")
         .defer("search_document", "full_search_document")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "kind", "name")))
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.only("id", "kind", "name", "name_en", "name_zh"))
+        )
     )
 
 
@@ -41,19 +43,41 @@ def own_profile(*, membership: Membership) -> Profile:
 
 
 def vocabulary(*, community: Community) -> dict[str, list[Tag]]:
-    """The community's tags by kind, in one query."""
+    """The community's tags by kind, in one query, each kind sorted by its name in the active
+    language."""
     grouped: dict[str, list[Tag]] = {kind: [] for kind in Tag.Kind.values}
     for tag in Tag.objects.filter(community=community).order_by("kind", "name"):
         grouped[tag.kind].append(tag)
+    for tags in grouped.values():
+        tags.sort(key=lambda t: (t.label().casefold(), t.pk))
     return grouped
+
+
+def any_tag_name(name: str) -> Q:
+    """Tags with this name (case-insensitive) in any language."""
+    return Q(name__iexact=name) | Q(name_en__iexact=name) | Q(name_zh__iexact=name)
+
+
+def tags_by_key(tags: list[Tag]) -> dict[str, Tag]:
+    """Tags by each of their names, case-folded. A canonical name wins over another tag's
+    name in one language (should two tags ever share a word that way)."""
+    by_key: dict[str, Tag] = {}
+    for tag in tags:
+        for value in (tag.name_en, tag.name_zh):
+            if value:
+                by_key.setdefault(value.casefold(), tag)
+    for tag in tags:
+        by_key[tag.name.casefold()] = tag
+    return by_key
 
 
 def resolve_tags(
     *, community: Community, wanted: dict[str, tuple[str, list[str]]]
 ) -> dict[str, list[Tag]]:
-    """Resolve tag names for several fields at once (field → (kind, names)), matching names
-    case-insensitively, in one query. Raises a ValidationError naming each field that has an
-    unknown tag."""
+    """Resolve tag names for several fields at once (field → (kind, names)), matching any of
+    a tag's names (canonical, English, Chinese) case-insensitively, in one query; a tag named
+    twice (in both languages) is returned once. Raises a ValidationError naming each field that
+    has an unknown tag."""
     keys = {
         field_name: {n.strip().casefold(): n.strip() for n in names if n and n.strip()}
         for field_name, (_kind, names) in wanted.items()
@@ -63,15 +87,17 @@ def resolve_tags(
         for original in keys[field_name].values():
             # Ask with the name as written: the database's idea of case may not be Python's
             # case folding ("Straße"), which is compared below.
-            q |= Q(kind=kind, name__iexact=original)
+            q |= Q(kind=kind) & any_tag_name(original)
     if not q:
         return {field_name: [] for field_name in wanted}
     found = list(Tag.objects.filter(Q(community=community) & q))
     resolved: dict[str, list[Tag]] = {}
     errors: dict[str, str] = {}
     for field_name, (kind, _names) in wanted.items():
-        by_key = {t.name.casefold(): t for t in found if t.kind == kind}
-        resolved[field_name] = [by_key[k] for k in keys[field_name] if k in by_key]
+        by_key = tags_by_key([t for t in found if t.kind == kind])
+        resolved[field_name] = list(
+            {by_key[k].pk: by_key[k] for k in keys[field_name] if k in by_key}.values()
+        )
         unknown = [name for k, name in keys[field_name].items() if k not in by_key]
         if unknown:
             errors[field_name] = _("Unknown tag: %(names)s. Add it to the vocabulary first.") % {
@@ -222,3 +248,15 @@ def public_communities() -> QuerySet[Community]:
             ),
         )
     ).order_by("name")
+
+
+def tags_for_management(*, community: Community) -> dict[str, list[Tag]]:
+    """The community's tags by kind, each with ``uses`` (how many profiles carry it), for the
+    organisers' vocabulary page; one query."""
+    grouped: dict[str, list[Tag]] = {kind: [] for kind in Tag.Kind.values}
+    tags = Tag.objects.filter(community=community).annotate(uses=Count("profiles", distinct=True))
+    for tag in tags.order_by("kind", "name"):
+        grouped[tag.kind].append(tag)
+    for group in grouped.values():
+        group.sort(key=lambda t: (t.label().casefold(), t.pk))
+    return grouped

@@ -7,9 +7,16 @@ import dataclasses
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -33,8 +40,10 @@ from members.forms import (
     ProfileForm,
     TagCreateForm,
 )
-from members.models import Community, Membership
+from members.invite_forms import InviteLinkForm
+from members.models import Community, JoinInvite, Membership
 from members.pagination import CappedPaginator
+from members.services import invites as invite_services
 from members.services import profiles as profile_services
 
 
@@ -64,7 +73,22 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
             return HttpResponse(cached.with_token(request, html))
     community = access.access_community(slug=slug)
     viewer = access.membership_of(user=request.user, community=community)
+    return landing_page(request, community=community, viewer=viewer, key=key)
+
+
+def landing_page(
+    request: HttpRequest,
+    *,
+    community: Community,
+    viewer: Membership | None,
+    key: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> HttpResponse:
+    """The landing page for a visitor, a candidate or anyone not (or no longer) reading the
+    community; with ``key``, the visitors' copy is kept in the cache. ``extra``: what the
+    composition root adds (a candidate's challenge answers)."""
     context = {
+        **(extra or {}),
         "community": community,
         "viewer": viewer,
         # the same rules access_directory applies, and the states a page explains
@@ -408,3 +432,95 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.user.is_authenticated:
         mail.remember_language(request.user, request.POST.get("language"))
     return response
+
+
+# --- Invite links (members.services.invites) ---------------------------------------------------
+
+
+def _invite_rows(request: HttpRequest, community: Community) -> list[tuple[JoinInvite, str]]:
+    return [
+        (invite, request.build_absolute_uri(invite.get_absolute_url()))
+        for invite in invite_services.open_invites(community=community)
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invite_links(request: HttpRequest, slug: str) -> HttpResponse:
+    """Organisers make, copy and revoke the links that let people join without paying online."""
+    viewer = access.access_organiser(user=request.user, slug=slug)
+    community = viewer.community
+    form = InviteLinkForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                invite_services.invite_create(
+                    actor=viewer,
+                    days=form.cleaned_data["days"],
+                    max_uses=form.cleaned_data["max_uses"],
+                )
+            except ValidationError as exc:
+                add_to_form(form, exc)
+            else:
+                messages.success(request, _("Invite link made: copy it below and send it."))
+                return redirect(reverse("members:invite_links", kwargs={"slug": slug}))
+    return render(
+        request,
+        "members/invite_links.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "form": form,
+            "invites": _invite_rows(request, community),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def invite_revoke(request: HttpRequest, slug: str, invite_id: int) -> HttpResponse:
+    viewer = access.access_organiser(user=request.user, slug=slug)
+    try:
+        invite_services.invite_revoke(actor=viewer, invite_id=invite_id)
+    except JoinInvite.DoesNotExist:
+        raise Http404(_("No such invite link.")) from None
+    messages.success(request, _("Revoked: the link no longer works."))
+    return redirect(reverse("members:invite_links", kwargs={"slug": slug}))
+
+
+@require_http_methods(["GET", "POST"])
+def invite_accept(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """Where an invite link leads: a visitor is asked to sign up or sign in (and comes back
+    here); a signed-in person accepts with one button and becomes a member."""
+    community = access.access_community(slug=slug)
+    invite = invite_services.invite_for(slug=slug, token=token)
+    viewer = access.membership_of(user=request.user, community=community)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if invite is not None and not invite_services.invite_problem(invite):
+            try:
+                invite_services.invite_accept(user=request.user, invite_id=invite.pk)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(request, _("Welcome! You are now a member of this community."))
+                return redirect(community.get_absolute_url())
+    problem = invite_services.invite_problem(invite)
+    already = not invite_services.may_accept(viewer)
+    return render(
+        request,
+        "members/invite_accept.html",
+        {
+            "community": community,
+            "viewer": viewer,
+            "problem": problem,
+            "already": already,
+            "can_accept": request.user.is_authenticated and not problem and not already,
+        },
+        status=404 if invite is None else 200,
+    )

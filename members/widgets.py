@@ -13,6 +13,7 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 
 class FastSelect(forms.Select):
@@ -33,4 +34,43 @@ class FastSelect(forms.Select):
         )
         return format_html(
             '<select name="{}"{}>\n{}</select>', context["name"], flatatt(context["attrs"]), body
+        )
+
+
+class TagPicker(forms.CheckboxSelectMultiple):
+    """A list of tag checkboxes that ``static/js/picker.js`` turns into a searchable picker
+    (a text box that filters the options, the chosen ones shown as chips). Without JavaScript
+    it stays a plain checkbox list. ``search_names`` maps an option's value to every name of
+    its tag, so typing in either language finds it."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        super().__init__(attrs, choices)
+        self.search_names: dict[str, str] = {}
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        names = self.search_names.get(str(value))
+        if names:
+            option["attrs"] = {**option["attrs"], "data-names": names}
+        return option
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        return format_html(
+            '<div class="tag-picker" data-tag-picker data-filter-label="{}" data-empty="{}"'
+            ' data-remove="{}">{}</div>',
+            _("Type to find a tag"),
+            _("No tag matches."),
+            _("Remove"),
+            super().render(name, value, attrs, renderer),
         )

@@ -262,6 +262,9 @@ def access_attachment(*, user: AnyUser, attachment_id: uuid.UUID) -> Attachment:
     if answer is not None:
         access_answer(user=user, answer_id=answer.pk)
         return attachment
+    if attachment.shown_in_id is not None:  # an image in an answer's body
+        access_answer(user=user, answer_id=attachment.shown_in_id)
+        return attachment
     # Not yet attached to anything: only its uploader.
     viewer = _viewer(user, attachment.community_id)
     if viewer is None or viewer.pk != attachment.uploaded_by_id:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from questions import api
+from questions import api, preferences_api
 
 urlpatterns = [
     path(
@@ -66,4 +66,9 @@ urlpatterns = [
         name="api-notifications-read",
     ),
     path("markdown/preview/", api.PreviewView.as_view(), name="api-preview"),
+    path(
+        "me/notification-preferences/",
+        preferences_api.NotificationPreferencesView.as_view(),
+        name="api-notification-preferences",
+    ),
 ]

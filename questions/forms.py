@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -10,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from members import weeks
 from members.forms import set_choices
-from members.models import Community, Tag
+from members.models import Community, Membership, Tag
 from members.widgets import FastSelect
-from questions.models import Question
+from questions.models import Notification, NotificationPreference, Question
 
 WEEKS_AHEAD = 8
 
@@ -88,13 +89,16 @@ class AnswerForm(forms.Form):
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 16, "data-preview": "answer-preview"}),
         help_text=_(
-            "Markdown: **bold**, *italic*, lists, > quotes, `code`, tables and [links](https://…)."
+            "Markdown: **bold**, *italic*, ## headings, lists, > quotes, `code`, tables, "
+            "[links](https://…) and images uploaded here."
         ),
     )
     attachment = forms.FileField(
         label=_("Attachment"),
         required=False,
-        help_text=_("Optional: .docx, .pdf, .md or .txt, at most 10 MB."),
+        help_text=_(
+            "Optional: .docx, .pdf, .md or .txt, or an image (PNG, JPEG, GIF, WebP), at most 10 MB."
+        ),
     )
 
 
@@ -154,3 +158,66 @@ class QuestionFilterForm(forms.Form):
         set_choices(self, "tag", anything + [(t.name, t.name) for t in vocabulary])
         set_choices(self, "state", anything + list(Question.State.choices))
         self.fields["week"].widget.attrs["placeholder"] = "2026-W48"
+
+
+class NotificationPreferencesForm(forms.Form):
+    """How one is told of each kind of notification (fields ``kind_<kind>``: a channel), and
+    for each community whose digest one may read, its digest e-mails (``digest_<community
+    id>``). A posted setting the form does not know is an error: nothing is saved."""
+
+    KIND_PREFIX = "kind_"
+    DIGEST_PREFIX = "digest_"
+
+    def __init__(
+        self,
+        *args: Any,
+        current: Mapping[str, str],
+        digests: Sequence[tuple[Membership, bool]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.digests = [membership for membership, _on in digests]
+        for kind, label in Notification.Kind.choices:
+            self.fields[f"{self.KIND_PREFIX}{kind}"] = forms.ChoiceField(
+                label=label,
+                choices=NotificationPreference.Channel.choices,
+                initial=current.get(kind, NotificationPreference.Channel.PORTAL_AND_EMAIL),
+                widget=forms.RadioSelect,
+            )
+        for membership, on in digests:
+            self.fields[f"{self.DIGEST_PREFIX}{membership.community_id}"] = forms.BooleanField(
+                label=membership.community.name, required=False, initial=on
+            )
+
+    def kind_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(self.KIND_PREFIX)]
+
+    def digest_fields(self) -> list[tuple[Membership, forms.BoundField]]:
+        return [(m, self[f"{self.DIGEST_PREFIX}{m.community_id}"]) for m in self.digests]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        unknown = sorted(
+            key
+            for key in self.data
+            if key.startswith((self.KIND_PREFIX, self.DIGEST_PREFIX)) and key not in self.fields
+        )
+        if unknown:
+            raise forms.ValidationError(
+                _("These settings do not exist: %(names)s. Nothing was saved."),
+                code="unknown",
+                params={"names": ", ".join(unknown)},
+            )
+        return cleaned
+
+    def channels(self) -> dict[str, str]:
+        return {
+            name.removeprefix(self.KIND_PREFIX): self.cleaned_data[name]
+            for name in self.fields
+            if name.startswith(self.KIND_PREFIX)
+        }
+
+    def digest_emails(self) -> list[tuple[Membership, bool]]:
+        return [
+            (m, self.cleaned_data[f"{self.DIGEST_PREFIX}{m.community_id}"]) for m in self.digests
+        ]

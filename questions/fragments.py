@@ -41,7 +41,7 @@ from members.models import Community, Membership
 from questions.selectors import AnswerView, load_bodies, load_threads
 
 # Bump when the fragments' templates change shape, so no old HTML is served after a deploy.
-VERSION = 1
+VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -56,13 +56,18 @@ class WeekSession(models.Model):
 
 
 class Attachment(models.Model):
-    """An uploaded document (docx, pdf, md, txt), served only through an access check."""
+    """An uploaded document (docx, pdf, md, txt) or image (png, jpeg, gif, webp), served only
+    through an access check."""
 
     class Kind(models.TextChoices):
         PDF = "pdf", "PDF"
         DOCX = "docx", "Word (docx)"
         MARKDOWN = "md", "Markdown"
         TEXT = "txt", _("Text")
+        PNG = "png", "PNG"
+        JPEG = "jpeg", "JPEG"
+        GIF = "gif", "GIF"
+        WEBP = "webp", "WebP"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     community = models.ForeignKey(
@@ -76,6 +81,16 @@ class Attachment(models.Model):
     kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(max_length=64)
+    # The answer whose body shows this image (questions.attachments.images_link): it is
+    # served to whoever may read that answer.
+    shown_in = models.ForeignKey(
+        "Answer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="images",
+        verbose_name=_("shown in answer"),
+    )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
@@ -467,6 +482,44 @@ class Notification(models.Model):
         return str(self.get_kind_display())
 
 
+class NotificationPreference(models.Model):
+    """How a person is told of one kind of notification, in every community. No row: in the
+    portal and by e-mail (the default). Enforced in questions.notifications alone."""
+
+    class Channel(models.TextChoices):
+        PORTAL_AND_EMAIL = "portal_email", _("In the portal and by e-mail")
+        PORTAL = "portal", _("In the portal only")
+        OFF = "off", _("Off")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Notification.Kind.choices)
+    channel = models.CharField(_("how"), max_length=16, choices=Channel.choices)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="questions_pref_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=Notification.Kind.values),
+                name="questions_pref_known_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["portal_email", "portal", "off"]),
+                name="questions_pref_known_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.channel}"
+
+
 # The weekly digest's models live with its code (questions/digests/); importing them here
 # makes them the questions app's.
 from questions.digests.models import (  # noqa: E402
@@ -489,6 +542,7 @@ __all__ = [
     "DigestSubscription",
     "Invitation",
     "Notification",
+    "NotificationPreference",
     "Question",
     "Rating",
     "Vote",

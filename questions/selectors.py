@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from members import selectors as member_selectors
 from members import weeks
 from members.models import Community, Membership, Tag, User
 from questions import access, lifecycle
@@ -101,9 +102,13 @@ def questions_list(
             raise ValidationError({"week": exc.messages}) from None
         qs = qs.filter(session__week=start)
     if filters.tag.strip():
-        tag = Tag.objects.filter(
-            community=community, kind=Tag.Kind.SKILL, name__iexact=filters.tag.strip()
-        ).first()
+        name = filters.tag.strip()  # a skill's name in either language
+        found = list(
+            Tag.objects.filter(community=community, kind=Tag.Kind.SKILL).filter(
+                member_selectors.any_tag_name(name)
+            )
+        )
+        tag = member_selectors.tags_by_key(found).get(name.casefold(), found[0] if found else None)
         if tag is None:
             raise ValidationError({"tag": _("Unknown tag.")}, code="unknown_tag")
         qs = qs.filter(needs=tag)

@@ -7,6 +7,8 @@ from celery import shared_task
 
 @shared_task(ignore_result=True)
 def send_notification_email(notification_id: int) -> None:
+    """Send a notification's e-mail unless sent already or the recipient has since chosen the
+    portal only, or off, for its kind (checked at send time in notifications.email)."""
     from questions import notifications
 
     notifications.email(notification_id)

@@ -50,10 +50,20 @@ urlpatterns = [
     ),
     path("notifications/", views.notifications, name="notifications"),
     path(
+        "notifications/settings/",
+        views.notification_settings,
+        name="notification_settings",
+    ),
+    path(
         "notifications/<int:notification_id>/",
         views.notification_open,
         name="notification_open",
     ),
     path("attachments/<uuid:attachment_id>/", views.attachment, name="attachment"),
     path("markdown/preview/", views.preview, name="preview"),
+    path(
+        "c/<slug:slug>/questions/<int:question_id>/answer/image/",
+        views.answer_image,
+        name="answer_image",
+    ),
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 import uuid
 from collections.abc import Iterable
+from pathlib import PurePath
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -28,7 +32,16 @@ from members import selectors as member_selectors
 from members.errors import add_to_form
 from members.models import Community, Membership, Tag
 from members.pagination import CappedPaginator
-from questions import access, attachments, fragments, markdown, selectors, services, votes
+from questions import (
+    access,
+    attachments,
+    fragments,
+    lifecycle,
+    markdown,
+    selectors,
+    services,
+    votes,
+)
 from questions.forms import (
     AnnouncementForm,
     AnswerForm,
@@ -40,7 +53,7 @@ from questions.forms import (
     RemoveCommentForm,
     ScheduleForm,
 )
-from questions.models import Answer, Attachment, Comment, Notification, Question
+from questions.models import Answer, Attachment, Comment, Notification, Question, Vote
 from questions.notifications import mark_read
 
 
@@ -103,9 +116,29 @@ def _refused(
     button: str,
     back_url: str,
     back_label: str,
+    form_id: str = "",
+    form_class: str = "",
 ) -> HttpResponse:
     """A form the services refused, shown again with its errors next to the fields and what
-    was typed kept (status 400); nothing was saved."""
+    was typed kept (status 400); nothing was saved. Sent without a page reload
+    (static/js/actions.js) and given the id of the form on the page (``form_id``), only that
+    form comes back, to take its place."""
+    if form_id and _inline(request):
+        form.auto_id = f"{form_id}-%s"  # unique on a page of many such forms
+        return render(
+            request,
+            "questions/_inline_refused.html",
+            {
+                "community": community,
+                "form": form,
+                "heading": heading,
+                "action": action,
+                "button": button,
+                "form_id": form_id,
+                "form_class": form_class,
+            },
+            status=400,
+        )
     return render(
         request,
         "questions/refused.html",
@@ -536,7 +569,9 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
         try:
             with transaction.atomic():  # a refused answer keeps no file either
                 upload = (
-                    attachments.attachment_create(uploader=viewer, upload=data["attachment"])
+                    attachments.attachment_create(
+                        uploader=viewer, upload=data["attachment"], images=True
+                    )
                     if viewer is not None and data["attachment"]
                     else None
                 )
@@ -554,6 +589,8 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
                     answer = services.answer_create(
                         author=viewer, question=question, body=data["body"], attachment=upload
                     )
+                if viewer is not None:  # the images its body shows may now be seen by its readers
+                    attachments.images_link(answer=answer)
         except ValidationError as exc:
             attachments.attachment_discard(upload)
             add_to_form(form, exc)
@@ -570,6 +607,9 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
             "form": form,
             "existing": existing,
             "preview_html": markdown.render(form["body"].value() or ""),
+            # The editor's draft in the browser: one per person and question.
+            "draft_key": f"answer-draft:{request.user.pk}:{question.pk}",
+            "can_upload_images": viewer is not None,
         },
     )
 
@@ -607,8 +647,11 @@ def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpRespo
         except ValidationError as exc:
             add_to_form(form, exc)
         else:
+            if _inline(request):
+                return _comment_in_place(request, viewer=viewer, comment=comment)
             return redirect(_comment_location(comment))
     community = answer.question.community
+    parent_id = request.POST.get("parent", "")
     return _refused(
         request,
         form,
@@ -618,6 +661,8 @@ def comment_create(request: HttpRequest, slug: str, answer_id: int) -> HttpRespo
         button=_("Comment"),
         back_url=answer.get_absolute_url(),
         back_label=answer.question.title,
+        form_id=f"reply-form-{parent_id}" if parent_id.isdigit() else f"comment-form-{answer.pk}",
+        form_class="small reply-form" if parent_id.isdigit() else "comment-form",
     )
 
 
@@ -644,9 +689,17 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
         except ValidationError as exc:
             add_to_form(form, exc)
         except PermissionDenied as exc:
+            if _inline(request):
+                return _answer_in_place(
+                    request, viewer=viewer, answer=comment.answer, status=str(exc), error=True
+                )
             messages.error(request, str(exc))
             return redirect(_comment_location(comment))
         else:
+            if _inline(request):
+                return _answer_in_place(
+                    request, viewer=viewer, answer=comment.answer, status=_("Comment saved.")
+                )
             return redirect(_comment_location(comment))
     return _refused(
         request,
@@ -657,6 +710,8 @@ def comment_edit(request: HttpRequest, slug: str, comment_id: int) -> HttpRespon
         button=_("Save"),
         back_url=_comment_location(comment),
         back_label=comment.answer.question.title,
+        form_id=f"edit-form-{comment.pk}",
+        form_class="small",
     )
 
 
@@ -671,7 +726,26 @@ def comment_remove(request: HttpRequest, slug: str, comment_id: int) -> HttpResp
         services.comment_remove(
             moderator=viewer, comment=comment, reason=form.cleaned_data["reason"]
         )
+        if _inline(request):
+            return _answer_in_place(
+                request, viewer=viewer, answer=comment.answer, status=_("Comment removed.")
+            )
         messages.success(request, _("Comment removed."))
+    elif _inline(request):
+        return _refused(
+            request,
+            form,
+            community=comment.answer.question.community,
+            heading=_("Give a reason for removing the comment."),
+            action=reverse(
+                "questions:comment_remove", kwargs={"slug": slug, "comment_id": comment.pk}
+            ),
+            button=_("Remove comment"),
+            back_url=_comment_location(comment),
+            back_label=comment.answer.question.title,
+            form_id=f"remove-form-{comment.pk}",
+            form_class="small inline-form",
+        )
     else:
         messages.error(request, _("Give a reason for removing the comment."))
     return redirect(_comment_location(comment))
@@ -686,11 +760,19 @@ def rate(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
         try:
             services.rating_set(rater=viewer, answer=answer, stars=form.cleaned_data["stars"])
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            done, refused = "", " ".join(exc.messages)
         else:
-            messages.success(request, _("Thanks for rating."))
+            done, refused = _("Thanks for rating."), ""
     else:
-        messages.error(request, _("Give 1 to 5 stars."))
+        done, refused = "", _("Give 1 to 5 stars.")
+    if _inline(request):
+        return _answer_in_place(
+            request, viewer=viewer, answer=answer, status=done or refused, error=bool(refused)
+        )
+    if refused:
+        messages.error(request, refused)
+    else:
+        messages.success(request, done)
     return redirect(_back(request, answer.get_absolute_url()))
 
 
@@ -741,12 +823,15 @@ def attachment(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponseBa
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         raise
+    image = item.kind in attachments.IMAGE_KINDS  # shown in the page, not downloaded
     response = FileResponse(
         item.file.open("rb"),
-        as_attachment=True,
+        as_attachment=not image,
         filename=item.name,
         content_type=attachments.CONTENT_TYPES[Attachment.Kind(item.kind)],
     )
+    if image:  # opened on its own, it may do nothing but be an image
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -781,13 +866,22 @@ def vote(request: HttpRequest, slug: str, answer_id: int) -> HttpResponse:
         else:
             left = votes.vote_cast(voter=viewer, answer=answer)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        status, error = " ".join(exc.messages), True
     else:
         done = _("Vote withdrawn.") if withdraw else _("Your vote is cast.")
         left_text = ngettext(
             "You have %(n)d vote left this week.", "You have %(n)d votes left this week.", left
         ) % {"n": left}
-        messages.success(request, f"{done} {left_text}")
+        status, error = f"{done} {left_text}", False
+    if _inline(request):
+        if request.headers.get("X-Answer-Page") == "ballot":
+            return _ballot_in_place(
+                request, viewer=viewer, answer=answer, status=status, error=error
+            )
+        return _answer_in_place(
+            request, viewer=viewer, answer=answer, status=status, error=error, voting_note=True
+        )
+    (messages.error if error else messages.success)(request, status)
     return redirect(_back(request, answer.get_absolute_url()))
 
 
@@ -804,6 +898,19 @@ def ballot(request: HttpRequest, slug: str, label: str | None = None) -> HttpRes
             week = weeks.parse(community, label)
         except ValidationError:
             raise Http404(_("Write a week as 2026-W48.")) from None
+    return _ballot_page(request, viewer=viewer, week=week)
+
+
+def _ballot_page(
+    request: HttpRequest,
+    *,
+    viewer: Membership,
+    week: datetime.date,
+    http_status: int = 200,
+    **context: Any,
+) -> HttpResponse:
+    """The ballot of ``week`` as ``viewer`` sees it, with ``context`` for the template."""
+    community = viewer.community
     return render(
         request,
         "questions/ballot.html",
@@ -811,5 +918,170 @@ def ballot(request: HttpRequest, slug: str, label: str | None = None) -> HttpRes
             "community": community,
             "viewer": viewer,
             "ballot": votes.ballot(viewer=viewer, community=community, week=week),
+            **context,
         },
+        status=http_status,
+    )
+
+
+# --- Actions answered in place, without a page reload (static/js/actions.js) -------------------
+
+
+def _inline(request: HttpRequest) -> bool:
+    """Sent by static/js/actions.js: answer with the HTML to put in place of what was acted
+    on (its elements marked ``data-swap``), not with a redirect."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _answer_in_place(
+    request: HttpRequest,
+    *,
+    viewer: Membership | None,
+    answer: Answer,
+    status: str,
+    error: bool = False,
+    voting_note: bool = False,
+    status_link: str = "",
+) -> HttpResponse:
+    """The answer's article as its page shows it — the question page, or the discussion page
+    (header ``X-Answer-Page: discussion``, all comments, no vote or rating controls) — with
+    ``status`` said next to it; its card and discussion rendered by questions.fragments, as
+    the page's are, so the same privacy and cache rules hold. 400 when ``error``."""
+    question = answer.question
+    community = question.community
+    on_discussion = request.headers.get("X-Answer-Page") == "discussion"
+    week = question.session.week if question.session else None
+    voting_open = week is not None and lifecycle.question_phase(question) == lifecycle.Phase.VOTING
+    may_vote = access.is_writer(viewer)
+    my_votes: frozenset[int] = frozenset()
+    if may_vote and week is not None:
+        my_votes = frozenset(
+            Vote.objects.filter(voter=viewer, week=week).values_list("answer_id", flat=True)
+        )
+    views = selectors.answer_views(
+        viewer=viewer,
+        question=question,
+        ids=[answer.pk],
+        voting_open=voting_open,
+        my_votes=my_votes,
+    )
+    if not views:
+        raise Http404(_("No such answer."))
+    limit = None if on_discussion else selectors.COMMENTS_SHOWN
+    _answers_html(request, views, viewer=viewer, community=community, limit=limit)
+    votes_left = max(community.votes_per_member - len(my_votes), 0)
+    return render(
+        request,
+        "questions/_answer_response.html",
+        {
+            "community": community,
+            "view": views[0],
+            "controls": not on_discussion,
+            "votes_left": votes_left,
+            "may_vote": may_vote,
+            "voting_note": voting_note and voting_open and not on_discussion,
+            "next_url": _back(request, question.get_absolute_url()).split("#")[0],
+            "status": status,
+            "status_error": error,
+            "status_link": status_link,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _comment_in_place(
+    request: HttpRequest, *, viewer: Membership, comment: Comment
+) -> HttpResponse:
+    """A comment just posted, said under its answer; when the question page shows only the
+    first comments and this is not among them, with the link to the whole discussion."""
+    location = _comment_location(comment)
+    on_discussion = request.headers.get("X-Answer-Page") == "discussion"
+    shown_here = on_discussion or "#comment-" not in location
+    return _answer_in_place(
+        request,
+        viewer=viewer,
+        answer=comment.answer,
+        status=_("Your comment is posted."),
+        status_link="" if shown_here else location,
+    )
+
+
+def _ballot_in_place(
+    request: HttpRequest, *, viewer: Membership, answer: Answer, status: str, error: bool
+) -> HttpResponse:
+    """The ballot of the answer's week after a vote there, with ``status`` said in the
+    answer's row: every row and the votes left are put in place (static/js/actions.js)."""
+    try:
+        week = votes.ballot_week(answer)
+    except ValidationError:  # on no ballot: said next to the answer instead
+        return _answer_in_place(request, viewer=viewer, answer=answer, status=status, error=error)
+    return _ballot_page(
+        request,
+        viewer=viewer,
+        week=week,
+        http_status=400 if error else 200,
+        acted=answer.pk,
+        status=status,
+        status_error=error,
+    )
+
+
+_NOT_ALT = re.compile(r"[^\w .-]")  # nothing that Markdown reads inside an image's alt text
+
+
+@login_required
+@require_POST
+def answer_image(request: HttpRequest, slug: str, question_id: int) -> JsonResponse:
+    """The editor's image button: store an image (``image``) for the answer being written and
+    return its Markdown. Only its uploader sees it until a saved answer shows it. Without
+    JavaScript, the answer's attachment field takes images too."""
+    viewer, _question = access.access_question(
+        user=request.user, question_id=question_id, slug=slug
+    )
+    if viewer is None:
+        raise PermissionDenied(_("Only members of this community can add images."))
+    upload = request.FILES.get("image")
+    if upload is None:
+        return JsonResponse({"error": _("Choose an image to upload.")}, status=400)
+    try:
+        image = attachments.image_create(uploader=viewer, upload=upload)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.message_dict.get("image", []))}, status=400)
+    url = image.get_absolute_url()
+    alt = " ".join(_NOT_ALT.sub(" ", PurePath(image.name).stem).split())
+    return JsonResponse({"url": url, "markdown": f"![{alt or _('image')}]({url})"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """How one is told of each kind of notification, and each community's digest e-mails."""
+    from questions import notifications as notification_service
+    from questions.digests import selectors as digest_selectors
+    from questions.forms import NotificationPreferencesForm
+
+    user = request.user
+    digests = digest_selectors.subscriptions_of_user(user=user)
+    form = NotificationPreferencesForm(
+        request.POST if request.method == "POST" else None,
+        current=notification_service.preferences_of(user=user),  # type: ignore[arg-type]
+        digests=digests,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            notification_service.settings_save(
+                user=user,  # type: ignore[arg-type]
+                channels=form.channels(),
+                digest_emails=form.digest_emails(),
+            )
+        except ValidationError as exc:
+            add_to_form(form, exc)
+        else:
+            messages.success(request, _("Your notification settings are saved."))
+            return redirect(reverse("questions:notification_settings"))
+    return render(
+        request,
+        "questions/notification_settings.html",
+        {"form": form},
+        status=400 if form.errors else 200,
     )

@@ -17,6 +17,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -30,7 +31,7 @@ from members.models import Community, Membership, User
 from members.services.profiles import profile_create
 from questions.models import Answer
 from rewards import locks, services
-from rewards.models import CheckoutSession
+from rewards.models import CheckoutSession, Payment
 from rewards.stripe import gateway as stripe_gateway
 
 Kind = CheckoutSession.Kind
@@ -120,6 +121,31 @@ def _membership_for(*, user: User, community: Community) -> Membership:
     return membership
 
 
+def _already_a_member() -> ValidationError:
+    return ValidationError(
+        {"membership": _("You are already a member of this community.")}, code="member"
+    )
+
+
+def _joining_membership(*, user: User, community: Community) -> Membership:
+    """The membership ``user`` joins ``community`` with, locked (made pending if they have
+    none), inside the caller's transaction. Raises ValidationError for someone who belongs
+    already (also where that changed while we looked) and where there is no fee to pay."""
+    current = Membership.objects.filter(community=community, user=user).first()
+    if not may_join(current):
+        raise _already_a_member()
+    entrance, monthly = join_amounts(community=community, membership=current)
+    if entrance <= 0 and monthly <= 0:
+        raise ValidationError(
+            {"membership": _("This community has no fees: ask an organiser to add you.")},
+            code="free",
+        )
+    membership = _membership_for(user=user, community=community)
+    if not may_join(membership):  # changed while we looked
+        raise _already_a_member()
+    return membership
+
+
 def _reused_or_new(membership: Membership, **fields: Any) -> CheckoutSession:
     """The payer's still-open checkout for the same thing (a double click, a second tab), or
     a new row. Called with the membership locked."""
@@ -177,24 +203,7 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
     StripeUnavailableError (the row is kept and reused by the next try)."""
     stripe_gateway.ensure_configured()
     with transaction.atomic():
-        current = Membership.objects.filter(community=community, user=user).first()
-        if not may_join(current):
-            raise ValidationError(
-                {"membership": _("You are already a member of this community.")},
-                code="member",
-            )
-        entrance, monthly = join_amounts(community=community, membership=current)
-        if entrance <= 0 and monthly <= 0:
-            raise ValidationError(
-                {"membership": _("This community has no fees: ask an organiser to add you.")},
-                code="free",
-            )
-        membership = _membership_for(user=user, community=community)
-        if not may_join(membership):  # changed while we looked
-            raise ValidationError(
-                {"membership": _("You are already a member of this community.")},
-                code="member",
-            )
+        membership = _joining_membership(user=user, community=community)
         # A challenge winner's prize pays part of the fee: counted with the member locked
         # (and set aside from their balance while the checkout is open: payouts).
         credit = winnings_credit(community=community, membership=membership)
@@ -208,6 +217,44 @@ def join_start(*, user: User, community: Community, urls: UrlsFor) -> CheckoutSe
             currency=community.currency,
         )
     return _open(checkout=checkout, urls=urls, email=user.email)
+
+
+def demo_payments_offered() -> bool:
+    """Whether the join page offers the demo's way in: a "demo payment" that records the
+    fees as an offline payment, with no money moving. Only on a site that cannot take money
+    at all (no Stripe key) and runs in debug mode with DEMO_PAYMENTS on (the embedded
+    default, ``make run``): never in production."""
+    return bool(settings.DEMO_PAYMENTS and settings.DEBUG and not stripe_gateway.configured())
+
+
+def join_demo(*, user: User, community: Community) -> list[Payment]:
+    """Join ``community`` (or resume) by a demo payment: the entrance and monthly fees that
+    Stripe would have charged are recorded as an offline payment (through the organisers'
+    service, services.payment_record), which makes the payer an active member. Raises
+    PermissionDenied where demo payments are not offered, ValidationError (nothing written)
+    for someone who belongs already — so a second press pays nothing twice."""
+    if not demo_payments_offered():
+        raise PermissionDenied(_("Demo payments are not available on this site."))
+    with transaction.atomic():
+        # a second press, or another tab, that got here first finds a member: refused
+        membership = _joining_membership(user=user, community=community)
+        entrance, monthly = join_amounts(community=community, membership=membership)
+        now = timezone.now()
+        reference = _("Demo payment: no money moved")
+        return [
+            services.payment_record(
+                community=community,
+                membership=membership,
+                kind=kind,
+                amount=amount,
+                received_at=now,
+                method=Payment.Method.CASH,
+                recorded_by=user,
+                reference=reference,
+            )
+            for kind, amount in ((Payment.Kind.ENTRANCE, entrance), (Payment.Kind.MONTHLY, monthly))
+            if amount > 0
+        ]
 
 
 def check_tip(*, tipper: Membership | None, answer: Answer) -> Membership:

@@ -77,7 +77,9 @@ class ReverseForm(forms.Form):
 class LedgerFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), required=False)
     week = forms.CharField(label=_("Week"), max_length=10, required=False)
-    member = forms.IntegerField(label=_("Member id"), required=False, min_value=1)
+    # A handle or, for those who may see it (members.privacy), a real name; resolved by
+    # rewards.selectors.ledger_member. A number still finds a member by id, as links did.
+    member = forms.CharField(label=_("Member"), max_length=100, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from rewards.models import Transaction
@@ -85,6 +87,7 @@ class LedgerFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         set_choices(self, "kind", [("", _("Any")), *Transaction.Kind.choices])
         self.fields["week"].widget.attrs["placeholder"] = "2026-W48"
+        self.fields["member"].widget.attrs["placeholder"] = _("handle or name")
 
 
 class VoidForm(forms.Form):

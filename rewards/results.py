@@ -69,11 +69,19 @@ def _prizes(close: WeekClose | None) -> list[Prize]:
 
 
 def week_results(
-    *, community: Community, week: datetime.date, with_ballot: bool = False
+    *,
+    community: Community,
+    week: datetime.date,
+    with_ballot: bool = False,
+    budget: schedules.WeekBudget | None = None,
 ) -> WeekResults:
     """A week's budgets, and once closed its prizes (and with ``with_ballot`` every voted
-    answer with its votes). Eight queries at most."""
-    [budget] = schedules.budgets(community=community, weeks=[week])
+    answer with its votes). Eight queries at most; two fewer with the week's ``budget``
+    already read (``schedules.budgets`` of several weeks at once)."""
+    if budget is None:
+        [budget] = schedules.budgets(community=community, weeks=[week])
+    elif budget.week != week:
+        raise ValueError("the budget of another week")
     close = budget.closed
     prizes = _prizes(close)
     results = WeekResults(

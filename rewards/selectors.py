@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
-from members import weeks
+from members import privacy, weeks
 from members.models import Community, Membership
 from rewards import ledger, schedules
 from rewards.models import Account, Entry, Payment, Refund, Transaction
@@ -31,7 +31,14 @@ def account_key(account: Account) -> str:
 class LedgerFilters:
     kind: str = ""
     week: str = ""
-    member: int | None = None
+    member: int | None = None  # an id (the API's filter)
+    membership: Membership | None = None  # already found (ledger_member)
+
+
+def ledger_member(*, viewer: Membership, community: Community, text: str) -> Membership:
+    """The member the ledger filter names (members.privacy.member_named: a hidden field is
+    searched only where the viewer may see it)."""
+    return privacy.member_named(viewer=viewer, community=community, text=text)
 
 
 def transactions(*, community: Community, filters: LedgerFilters) -> QuerySet[Transaction]:
@@ -51,9 +58,13 @@ def transactions(*, community: Community, filters: LedgerFilters) -> QuerySet[Tr
             occurred_at__gte=weeks.begins_at(community, start),
             occurred_at__lt=weeks.ends_at(community, start),
         )
-    if filters.member is not None:
+    membership = filters.membership
+    if membership is None and filters.member is not None:
         membership = Membership.objects.filter(community=community, pk=filters.member).first()
         if membership is None:
+            raise ValidationError({"member": _("No such member.")}, code="invalid")
+    if membership is not None:
+        if membership.community_id != community.pk:
             raise ValidationError({"member": _("No such member.")}, code="invalid")
         qs = qs.filter(ledger.transactions_touching(membership=membership)).distinct()
     return (
@@ -189,6 +200,27 @@ def chart(*, community: Community, starts: list[datetime.date]) -> list[ChartPoi
             )
         )
     return points
+
+
+@dataclass(frozen=True)
+class FundFigures:
+    reward_fund: int  # what the reward fund holds now, as a positive amount
+    owed: int  # what the community owes the member (their payable), as a positive amount
+
+
+def fund_figures(*, membership: Membership) -> FundFigures:
+    """For a member's fund page, in one query: what the reward fund holds and what they are
+    owed, both as positive amounts. (The ledger keeps accounting signs: both are credit
+    balances there, negative.)"""
+    totals = Entry.objects.filter(account__community_id=membership.community_id).aggregate(
+        reward_fund=Sum("amount", filter=Q(account__kind=Account.Kind.REWARD_FUND), default=0),
+        owed=Sum(
+            "amount",
+            filter=Q(account__kind=Account.Kind.MEMBER_PAYABLE, account__membership=membership),
+            default=0,
+        ),
+    )
+    return FundFigures(reward_fund=-int(totals["reward_fund"]), owed=-int(totals["owed"]))
 
 
 def recent_weeks(community: Community, *, back: int, ahead: int) -> list[datetime.date]:

@@ -57,10 +57,15 @@ def ledger_page(request: HttpRequest, viewer: Membership) -> HttpResponse:
     page = None
     if not request.GET or form.is_valid():
         data = form.cleaned_data if request.GET else {}
-        filters = selectors.LedgerFilters(
-            kind=data.get("kind") or "", week=data.get("week") or "", member=data.get("member")
-        )
         try:
+            member = None
+            if data.get("member"):
+                member = selectors.ledger_member(
+                    viewer=viewer, community=community, text=data["member"]
+                )
+            filters = selectors.LedgerFilters(
+                kind=data.get("kind") or "", week=data.get("week") or "", membership=member
+            )
             qs = selectors.transactions(community=community, filters=filters)
         except ValidationError as exc:
             add_to_form(form, exc)
@@ -90,15 +95,20 @@ def statements_page(request: HttpRequest, viewer: Membership) -> HttpResponse:
     starts = selectors.recent_weeks(community, back=25, ahead=8)
     rows = selectors.statements(community=community, starts=starts)
     points = selectors.chart(community=community, starts=starts)
-    chart = charts.line_chart(
+    chart = charts.statements_chart(
         points,
-        {
-            "reward_fund": _("Reward fund"),
-            "operations_fund": _("Operations fund"),
-            "reward_budget": _("Weekly reward budget"),
-            "operations_budget": _("Weekly operations budget"),
-        },
-        community.currency,
+        funds=(
+            _("In the funds at the end of each week"),
+            {"reward_fund": _("Reward fund"), "operations_fund": _("Operations fund")},
+        ),
+        budgets=(
+            _("Each week's budgets"),
+            {
+                "reward_budget": _("Weekly reward budget"),
+                "operations_budget": _("Weekly operations budget"),
+            },
+        ),
+        currency=community.currency,
     )
     return render(
         request,
@@ -207,6 +217,7 @@ def fund_page(request: HttpRequest, slug: str) -> HttpResponse:
     community = viewer.community
     starts = selectors.recent_weeks(community, back=7, ahead=4)
     rows = selectors.statements(community=community, starts=starts)
+    figures = selectors.fund_figures(membership=viewer)
     if request.GET.get("payment-method") == "saved":
         messages.success(
             request, _("Saved with Stripe: your subscription is paid this way from now on.")
@@ -221,7 +232,8 @@ def fund_page(request: HttpRequest, slug: str) -> HttpResponse:
             "payments": selectors.member_payments(membership=viewer)[:50],
             "subscription": subscriptions.current_subscription(viewer),
             "earnings": selectors.member_earnings(membership=viewer)[:50],
-            "balance": format_amount(ledger.member_balance(membership=viewer), community.currency),
+            "balance": format_amount(figures.owed, community.currency),
+            "reward_fund": figures.reward_fund,
             "currency": community.currency,
         },
     )

@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from members import weeks
-from members.scoped_admin import CommunityFilter, CommunityScopedAdmin, handle_of, moderation_site
+from members.scoped_admin import (
+    CommunityFilter,
+    CommunityScopedAdmin,
+    handle_of,
+    local_time_column,
+    moderation_site,
+)
 from rotation.models import RosterEntry, Shift, SwapRequest
 
 
@@ -69,7 +75,7 @@ class ShiftAdmin(CommunityScopedAdmin):
 
 @admin.register(RosterEntry, site=moderation_site)
 class RosterEntryAdmin(CommunityScopedAdmin):
-    list_display = ("member_handle", "community", "signed_up_at", "left_at", "removal_reason")
+    list_display = ("member_handle", "community", "signed_up", "left", "removal_reason")
     list_filter = (CommunityFilter,)
     list_select_related = ("community", "membership__profile")
     ordering = ("community__name", "signed_up_at", "pk")
@@ -78,6 +84,9 @@ class RosterEntryAdmin(CommunityScopedAdmin):
 
     def community_id_of(self, obj: RosterEntry) -> int:
         return obj.community_id
+
+    signed_up = local_time_column("signed_up_at", _("signed up at"))
+    left = local_time_column("left_at", _("left at"))
 
     @admin.display(description=_("moderator"))
     def member_handle(self, obj: RosterEntry) -> str:
@@ -94,7 +103,7 @@ class SwapRequestAdmin(CommunityScopedAdmin):
         "responder_handle",
         "responder_week",
         "state",
-        "created_at",
+        "asked_at",
     )
     list_filter = (CommunityFilter, "state")
     list_select_related = ("community", "requester__profile", "responder__profile")
@@ -113,6 +122,8 @@ class SwapRequestAdmin(CommunityScopedAdmin):
 
     def community_id_of(self, obj: SwapRequest) -> int:
         return obj.community_id
+
+    asked_at = local_time_column("created_at", _("asked at"))
 
     @admin.display(description=_("asked by"))
     def requester_handle(self, obj: SwapRequest) -> str:

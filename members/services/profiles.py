@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -211,7 +212,7 @@ def profile_handle_unlink(*, membership: Membership) -> str | None:
     return links.suggestion
 
 
-def _validate_tag_name(name: object) -> str:
+def validate_tag_name(name: object) -> str:
     value = str(name or "").strip()
     if not _TAG_NAME.match(value):
         raise ValidationError(
@@ -223,11 +224,14 @@ def _validate_tag_name(name: object) -> str:
 def _tags_ensure(*, community: Community, kind: str, names: list[str]) -> None:
     existing = {
         n.casefold()
-        for n in Tag.objects.filter(community=community, kind=kind).values_list("name", flat=True)
+        for tag in Tag.objects.filter(community=community, kind=kind).only(
+            "id", "name", "name_en", "name_zh"
+        )
+        for n in tag.names
     }
     for name in names:
         if name.casefold() not in existing:
-            value = _validate_tag_name(name)
+            value = validate_tag_name(name)
             try:
                 with transaction.atomic():
                     Tag.objects.create(community=community, kind=kind, name=value)
@@ -240,9 +244,13 @@ def tag_create(*, membership: Membership, kind: object, name: object) -> Tag:
     """A member adds a word to the community's vocabulary."""
     if kind not in Tag.Kind.values:
         raise ValidationError({"kind": _("Choose skill, need or hobby.")}, code="invalid")
-    value = _validate_tag_name(name)
+    value = validate_tag_name(name)
     community = membership.community
-    if Tag.objects.filter(community=community, kind=kind, name__iexact=value).exists():
+    if (
+        Tag.objects.filter(community=community, kind=kind)
+        .filter(Q(name__iexact=value) | Q(name_en__iexact=value) | Q(name_zh__iexact=value))
+        .exists()
+    ):
         raise ValidationError({"name": _("This tag is already in the vocabulary.")}, code="unique")
     try:
         with transaction.atomic():

@@ -15,7 +15,13 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from members.scoped_admin import CommunityFilter, CommunityScopedAdmin, handle_of, moderation_site
+from members.scoped_admin import (
+    CommunityFilter,
+    CommunityScopedAdmin,
+    handle_of,
+    local_time_column,
+    moderation_site,
+)
 from questions import services
 from questions.models import Comment
 
@@ -56,7 +62,7 @@ class CommentModerationAdmin(CommunityScopedAdmin):
         "question_title",
         "community_name",
         "author_handle",
-        "created_at",
+        "written",
         "removed",
         "removal_reason",
     )
@@ -97,6 +103,8 @@ class CommentModerationAdmin(CommunityScopedAdmin):
 
     def view_on_site(self, obj: Comment) -> str:
         return f"{obj.answer.question.get_absolute_url()}#answer-{obj.answer_id}"
+
+    written = local_time_column("created_at", _("written at"))
 
     @admin.display(description=_("comment"))
     def excerpt(self, obj: Comment) -> str:

@@ -20,6 +20,7 @@ from members.scoped_admin import (
     CommunityFilter,
     CommunityScopedAdmin,
     handle_of,
+    local_time_column,
     moderation_site,
     moderator_memberships,
 )
@@ -70,7 +71,7 @@ class DigestAdmin(CommunityScopedAdmin):
         "community",
         "state",
         "moderator_handle",
-        "published_at",
+        "published",
         "sent",
         "failed",
     )
@@ -117,6 +118,8 @@ class DigestAdmin(CommunityScopedAdmin):
             name="questions_digest_curate",
         )
         return [curate, *super().get_urls()]
+
+    published = local_time_column("published_at", _("published at"))
 
     @admin.display(description=_("curate"))
     def curate_links(self, obj: Digest) -> str:

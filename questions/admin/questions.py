@@ -23,6 +23,7 @@ from members.scoped_admin import (
     CommunityFilter,
     CommunityScopedAdmin,
     handle_of,
+    local_time_column,
     moderated_community_ids,
     moderation_site,
 )
@@ -128,7 +129,7 @@ class QuestionModerationAdmin(CommunityScopedAdmin):
         "community",
         "state",
         "asker_handle",
-        "submitted_at",
+        "submitted",
         "preferred_week_label",
         "earliest_week_label",
         "session_week_label",
@@ -172,6 +173,8 @@ class QuestionModerationAdmin(CommunityScopedAdmin):
 
     def view_on_site(self, obj: Question) -> str:
         return obj.get_absolute_url()
+
+    submitted = local_time_column("submitted_at", _("submitted at"))
 
     @admin.display(description=_("asked by"), ordering="asker__profile__handle")
     def asker_handle(self, obj: Question) -> str:

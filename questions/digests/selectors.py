@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from members import access as member_access
 from members import privacy
@@ -152,6 +152,19 @@ def digest_view(*, digest: Digest, viewer: Membership | None, curating: bool = F
 
 def subscription(*, membership: Membership) -> DigestSubscription | None:
     return DigestSubscription.objects.filter(membership=membership).first()
+
+
+def subscriptions_of_user(*, user: Any) -> list[tuple[Membership, bool]]:
+    """The user's memberships that may read the digests (access.may_read_archive), by
+    community name, each with whether its digest e-mails are on (no row: on). One query."""
+    emails_off = DigestSubscription.objects.filter(membership=OuterRef("pk"), emails=False)
+    rows = (
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("community")
+        .annotate(digest_off=Exists(emails_off))
+        .order_by("community__name", "pk")
+    )
+    return [(m, not m.digest_off) for m in rows if access.may_read_archive(m)]
 
 
 def published_for_feed(*, community: Community, limit: int = 20) -> list[Digest]:

@@ -90,7 +90,22 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
     entrance, monthly = checkout.join_amounts(community=community, membership=viewer)
     credit = checkout.winnings_credit(community=community, membership=viewer)
     status = 200
-    if request.method == "POST":
+    demo = checkout.demo_payments_offered()
+    if request.method == "POST" and "demo" in request.POST:
+        if not demo:
+            raise Http404(_("Demo payments are not available on this site."))
+        try:
+            checkout.join_demo(user=request.user, community=community)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            for problems in error_dict(exc).values():
+                messages.error(request, " ".join(problems))
+            status = 400
+        else:
+            messages.success(
+                request, _("Welcome! Your demo payment is recorded: you are now a member.")
+            )
+            return redirect(community.get_absolute_url())
+    elif request.method == "POST":
         try:
             row = checkout.join_start(
                 user=request.user,  # type: ignore[arg-type]
@@ -115,6 +130,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         "today": format_amount(entrance + monthly, community.currency),
         "winnings": format_amount(credit, community.currency) if credit else "",
         "online": stripe_gateway.configured(),
+        "demo": demo,
     }
     return with_checkout_csp(render(request, "rewards/join.html", context, status=status))
 

@@ -183,7 +183,7 @@ def test_demo_has_a_week_of_questions_with_answers_discussion_and_ratings(demo: 
     assert answers.count() == len(ANSWERS) == 13
     assert AnswerRevision.objects.filter(answer__in=answers, number=1).count() == 13
     html = "".join(answers.values_list("body_html", flat=True))
-    for tag in ("<h2>", "<h3>", "<ul>", "<ol>", "<strong>", "<table>", "<blockquote>"):
+    for tag in ("<h2 id=", "<h3 id=", "<ul>", "<ol>", "<strong>", "<table>", "<blockquote>"):
         assert tag in html, tag
 
     # threaded discussion, and ratings from several members (never one's own)

@@ -579,6 +579,8 @@ POST_ONLY = {
     "digests:test_send",
     "digests:publish",
     "digests:feed_secret",
+    "questions:answer_image",
+    "members:invite_revoke",
 }
 
 
@@ -829,7 +831,7 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         *QUESTION_NAMES,
         *MONEY_NAMES,
     } <= set(PATTERNS)
-    assert len(SLUG_PATTERNS) == 111
+    assert len(SLUG_PATTERNS) == 117
     assert set(QUESTION_NAMES) == {
         "questions:week",
         "questions:week_of",
@@ -853,6 +855,9 @@ def test_the_walk_finds_every_portal_and_api_url() -> None:
         "questions:comment_remove",
         "questions:notifications",
         "questions:notification_open",
+        "questions:notification_settings",
+        "api-notification-preferences",
+        "questions:answer_image",
         "questions:attachment",
         "questions:preview",
         "questions:ballot",
@@ -932,6 +937,8 @@ def test_an_unknown_community_is_404_on_every_endpoint(
         "swap_id": 1,
         "answer": "accept",
         "secret": "no-such-secret",
+        "invite_id": 1,
+        "token": "no-such-token",
     }.items():
         if key in PATTERNS[name].pattern.regex.groupindex:
             kwargs[key] = value
@@ -1409,6 +1416,7 @@ def test_the_fuzzer_notices_a_server_error(
         raise RuntimeError("boom")
 
     monkeypatch.setattr("members.selectors.active_member_count", broken)
+    monkeypatch.setattr("community.dashboard.dashboard", broken)  # an organiser's home
     monkeypatch.setattr("members.privacy.export_row", broken)
     fuzz = Fuzzer(client, organiser.user, relogin=False)
     assert fuzz.send("get", "/c/circle/").status_code == 500
@@ -1448,6 +1456,7 @@ def test_no_request_produces_a_server_error(
         "member_id": target.pk,
         "swap_id": 1,
         "notification_id": 1,
+        "invite_id": 1,
         "answer": "accept",
         "key": "abc-def",
         "uidb36": "1",
@@ -1475,6 +1484,7 @@ def test_no_request_produces_a_server_error(
         "member_id": 10**20,
         "swap_id": 10**20,
         "notification_id": 10**20,
+        "invite_id": 10**20,
         "answer": "\u202e%00",
         "digest_id": 10**20,
         "secret": "\u202e%00",

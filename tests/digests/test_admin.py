@@ -51,7 +51,7 @@ def test_an_organiser_curates_in_the_admin(
     assert response.status_code == 302
     digest.refresh_from_db()
     assert digest.summary == "# Distilled\n\nThe gist."
-    assert "<h1>Distilled</h1>" in digest.summary_html
+    assert '<h1 id="h-distilled">Distilled</h1>' in digest.summary_html
     assert dict(digest.items.values_list("answer_id", "position")) == {
         answer: 100 - position for answer, position in old.items()
     }

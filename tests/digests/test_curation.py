@@ -149,7 +149,7 @@ def test_curating_on_the_page_orders_hides_features_and_writes_the_summary(w: Wo
     assert (response.status_code, response["Location"]) == (302, url)
     digest.refresh_from_db()
     assert digest.summary == "## The week\nGood answers."
-    assert "<h2>The week</h2>" in digest.summary_html
+    assert '<h2 id="h-the-week">The week</h2>' in digest.summary_html
     rows = {i.pk: i for i in DigestItem.objects.filter(digest=digest).select_related("answer")}
     assert rows[third.pk].position == 0
     assert rows[second.pk].hidden is True

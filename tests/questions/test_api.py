@@ -375,7 +375,7 @@ def test_a_question_comes_with_its_answers_ratings_and_discussion(
     # another's answer: voted for while the ballot is open, rated and tipped
     assert (got["can_vote"], got["can_rate"], got["can_tip"]) == (data["voting_open"], True, True)
     assert (got["id"], got["body"], got["revision"]) == (written.pk, written.body, 1)
-    assert got["body_html"] == "<h1>A</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>\n"
+    assert got["body_html"] == '<h1 id="h-a">A</h1>\n<p>&lt;script&gt;x&lt;/script&gt;</p>\n'
     assert got["author"] == {"id": answerer.pk, "handle": "answerer"}
     assert got["rating"] == {"average": 4.5, "count": 2}
     assert [(c["id"], c["parent"], c["body"], c["author"]["handle"]) for c in got["comments"]] == [
@@ -406,7 +406,8 @@ def test_a_member_answers_in_markdown(
     assert set(data) == ANSWER_KEYS
     assert (data["question"], data["body"], data["revision"]) == (question.pk, body, 1)
     assert data["body_html"] == (
-        "<h2>方法</h2>\n<ol>\n<li>访谈</li>\n<li>[流程](javascript:alert(1))</li>\n</ol>\n"
+        '<h2 id="h-方法">方法</h2>\n'
+        "<ol>\n<li>访谈</li>\n<li>[流程](javascript:alert(1))</li>\n</ol>\n"
         "<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"
     )
     assert Answer.objects.get().body_html == data["body_html"]

@@ -20,7 +20,7 @@ from tests.questions.helpers import published
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "a",
+    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "a", "img",
     "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
@@ -28,7 +28,12 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "th": {"class"},
     "td": {"class"},
+    "img": {"src", "alt", "title", "loading"},
+    **{f"h{n}": {"id"} for n in range(1, 7)},
 }
+# Images only from this site's attachments (served after an access check): no tracking.
+SITE_IMAGE = re.compile(r"^/attachments/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/$")
+ATTACHMENT = "/attachments/00000000-0000-0000-0000-000000000007/"
 SAFE_SCHEMES = {"http", "https", "mailto"}
 ALIGNMENT_CLASSES = {"align-left", "align-center", "align-right"}
 
@@ -84,10 +89,18 @@ XSS = [
     "[x][evil]\n\n[evil]: javascript:alert(1)",
     '[x][evil]\n\n[evil]: data:text/html,<script>alert(1)</script> "t"',
     "[evil]\n\n[evil]: <javascript:alert(1)>",
-    # images (not in the subset at all)
+    # images (only this site's attachments)
     "![img](javascript:alert(1))",
     "![img](https://tracker.example/pixel.png)",
     '<img src="https://tracker.example/pixel.png">',
+    "![img](//tracker.example/attachments/00000000-0000-0000-0000-000000000007/)",
+    "![img](/attachments/00000000-0000-0000-0000-000000000007/../../x.js)",
+    '![img](/attachments/00000000-0000-0000-0000-000000000007/ "x" onerror="alert(1)")',
+    '![x" onerror="alert(1)](/attachments/00000000-0000-0000-0000-000000000007/)',
+    "![img](data:image/svg+xml,<svg onload=alert(1)>)",
+    # heading ids
+    '## x" onclick="alert(1)',
+    '## <h2 id="x" onmouseover="alert(1)">y</h2>',
     # frames, objects, forms, styles and other elements
     '<iframe src="javascript:alert(1)"></iframe>',
     '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
@@ -170,6 +183,10 @@ def assert_safe(html: str) -> None:
                 assert _scheme(value or "") in SAFE_SCHEMES | {None}, (value, html)
             if name == "class":
                 assert value in ALIGNMENT_CLASSES, (value, html)
+            if name == "src":
+                assert SITE_IMAGE.match(value or ""), (value, html)
+            if name == "id":
+                assert re.match(r"^h-[\w-]+$", value or ""), (value, html)
     for bad in ("javascript:", "vbscript:", "data:text"):
         for _tag, attrs in parsed.tags:
             assert all(bad not in (v or "").lower() for _n, v in attrs), html
@@ -246,7 +263,11 @@ def test_a_dangerous_link_is_no_link(payload: str) -> None:
 @pytest.mark.parametrize(
     ("source", "html"),
     [
-        ("# Title\n\n### Third", "<h1>Title</h1>\n<h3>Third</h3>\n"),
+        ("# Title\n\n### Third", '<h1 id="h-title">Title</h1>\n<h3 id="h-third">Third</h3>\n'),
+        (
+            f"![chart]({ATTACHMENT})",
+            f'<p><img src="{ATTACHMENT}" alt="chart" loading="lazy"></p>\n',
+        ),
         ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n"),
         ("3. three\n4. four", '<ol start="3">\n<li>three</li>\n<li>four</li>\n</ol>\n'),
         ("Use `x < 1`", "<p>Use <code>x &lt; 1</code></p>\n"),

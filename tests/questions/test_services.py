@@ -629,7 +629,9 @@ def test_an_answer_is_rendered_kept_as_revision_one_and_tells_the_asker(
         written = answer(answerer, question, "# Method\n\nAsk *why* five times.")
     # then
     assert written.body == "# Method\n\nAsk *why* five times."
-    assert written.body_html == "<h1>Method</h1>\n<p>Ask <em>why</em> five times.</p>\n"
+    assert written.body_html == (
+        '<h1 id="h-method">Method</h1>\n<p>Ask <em>why</em> five times.</p>\n'
+    )
     assert written.revision == 1
     assert list(AnswerRevision.objects.values_list("answer", "number", "body")) == [
         (written.pk, 1, written.body)

@@ -322,7 +322,11 @@ def test_the_statements_page_draws_the_funds_and_budgets(
         "operations_budget",
     ]
     assert {len(s.points.split()) for s in chart.series} == {34}
-    assert chart.top_label == "¥52.00"
+    # the funds and the budgets each on their own scale, labelled at round amounts
+    assert [[t.label for t in panel.ticks] for panel in chart.panels] == [
+        ["¥0", "¥20", "¥40", "¥60"],
+        ["¥0", "¥2", "¥4", "¥6", "¥8"],
+    ]
     assert (chart.first_week, chart.last_week) == (
         str(this_week - 25 * WEEK),
         str(this_week + 8 * WEEK),

@@ -30,9 +30,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
-from community import demo_money, demo_questions, demo_weekly
+from community import demo_join, demo_money, demo_questions, demo_weekly
 from members import services, weeks
 from members.models import Community, Membership, Tag, User, Weekday
+from members.services import tags as tag_services
 from questions.models import Question
 from rotation.models import Shift
 
@@ -41,6 +42,55 @@ ORGANISER = "organiser@demo.example"
 MODERATOR = "moderator@demo.example"
 MEMBER = "member@demo.example"
 
+# The demo's vocabulary, each tag named in both languages (Chinese, English): a member who
+# tagged 交互设计 and one who tagged Interaction design carry the same tag. SKILLS, NEEDS and
+# HOBBIES are the words the demo's members pick (Chinese members the Chinese ones).
+SKILL_NAMES = [
+    ("渠道资源整合", "Channel and resource integration"),
+    ("策划", "Planning"),
+    ("文案", "Copywriting"),
+    ("交互设计", "Interaction design"),
+    ("结构化思维", "Structured thinking"),
+    ("数据分析", "Data analysis"),
+    ("用户研究", "User research"),
+    ("增长营销", "Growth marketing"),
+    ("产品管理", "Product management"),
+    ("SQL", "SQL"),
+    ("社群运营", "Community operations"),
+    ("品牌策略", "Brand strategy"),
+    ("销售", "Sales"),
+    ("Python", "Python"),
+]
+NEED_NAMES = [
+    ("跨界信息", "Cross-industry information"),
+    ("解决工作中的问题", "Solving a work problem"),
+    ("热点话题", "Hot topics"),
+    ("产品运营技巧", "Product and operations technique"),
+    ("理念指导", "Guidance"),
+    ("求职", "Job seeking"),
+    ("招聘", "Hiring"),
+    ("导师辅导", "Mentoring"),
+]
+HOBBY_NAMES = [
+    ("跑步", "Running"),
+    ("摄影", "Photography"),
+    ("桌游", "Board games"),
+    ("咖啡", "Coffee"),
+    ("读书", "Reading"),
+    ("徒步", "Hiking"),
+    ("攀岩", "Climbing"),
+    ("烹饪", "Cooking"),
+    ("爵士乐", "Jazz"),
+    ("国际象棋", "Chess"),
+]
+# Words earlier demos used for the same tags: a demo loaded before is merged on the next run.
+DUPLICATES = {
+    "跨行业信息": "跨界信息",
+    "热点": "热点话题",
+    "解决工作问题": "解决工作中的问题",
+    "产品/运营技巧": "产品运营技巧",
+    "指导": "理念指导",
+}
 SKILLS = [
     "渠道资源整合",
     "策划",
@@ -60,11 +110,11 @@ SKILLS = [
     "Python",
 ]
 NEEDS = [
-    "跨行业信息",
-    "解决工作问题",
-    "热点",
-    "产品/运营技巧",
-    "指导",
+    "跨界信息",
+    "解决工作中的问题",
+    "热点话题",
+    "产品运营技巧",
+    "理念指导",
     "求职",
     "招聘",
     "Cross-industry information",
@@ -204,18 +254,39 @@ def _account(email: str, username: str, hashed: str, *, staff: bool = False) -> 
     return user
 
 
-def _ensure_tags(community: Community) -> None:
-    for kind, names in (
-        (Tag.Kind.SKILL, SKILLS),
-        (Tag.Kind.NEED, NEEDS),
-        (Tag.Kind.HOBBY, HOBBIES),
+def _ensure_tags(organiser: Membership) -> None:
+    """Give the demo's tags both names, creating the missing ones and merging the duplicates
+    an earlier demo made (热点 / 热点话题, 跨行业信息 / 跨界信息, Copywriting / 文案…)."""
+    community = organiser.community
+    for kind, pairs in (
+        (Tag.Kind.SKILL, SKILL_NAMES),
+        (Tag.Kind.NEED, NEED_NAMES),
+        (Tag.Kind.HOBBY, HOBBY_NAMES),
     ):
-        existing = set(
-            Tag.objects.filter(community=community, kind=kind).values_list("name", flat=True)
-        )
-        Tag.objects.bulk_create(
-            Tag(community=community, kind=kind, name=name) for name in names if name not in existing
-        )
+        tags = list(Tag.objects.filter(community=community, kind=kind).order_by("pk"))
+        for zh, en in pairs:
+            words = {zh.casefold(), en.casefold()} | {
+                old.casefold() for old, new in DUPLICATES.items() if new == zh
+            }
+            same = [t for t in tags if words & {n.casefold() for n in t.names}]
+            if not same:
+                tag = Tag.objects.create(community=community, kind=kind, name=zh, name_zh=zh)
+                tags.append(tag)
+            else:
+                tag = next((t for t in same if t.name == zh), same[0])
+                for other in same:
+                    if other.pk != tag.pk:
+                        tag_services.tag_merge(
+                            actor=organiser, source_id=other.pk, target_id=tag.pk
+                        )
+                        tags.remove(other)
+            tag_services.tag_rename(
+                actor=organiser,
+                tag_id=tag.pk,
+                name=tag.name,
+                name_en="" if en == zh else en,
+                name_zh=zh,
+            )
 
 
 def _join(
@@ -290,8 +361,8 @@ class Command(BaseCommand):
                 # The demo's ballot is open all week, so there is always something to vote on.
                 voting_opens_weekday=Weekday.MONDAY,
             )
-        _ensure_tags(community)
         organiser = Membership.objects.get(community=community, user=organiser_user)
+        _ensure_tags(organiser)
         services.profile_update(
             membership=organiser,
             data={
@@ -322,7 +393,7 @@ class Command(BaseCommand):
                 "city": "杭州",
                 "career_path": "做过三年内容编辑，现在负责用户社区。",
                 "skills": ["策划", "文案", "Community operations"],
-                "needs": ["热点"],
+                "needs": ["热点话题"],
                 "hobbies": ["摄影"],
             },
         )
@@ -366,6 +437,7 @@ class Command(BaseCommand):
         demo_weekly.load(
             community=community, organiser=organiser, moderator=moderator, hashed=hashed
         )
+        invite = demo_join.load(organiser=organiser)
 
         seed = Community.objects.filter(slug="writers-room").first()
         if seed is None:
@@ -427,6 +499,11 @@ class Command(BaseCommand):
                 f"  on duty this week: {shift.moderator.user.email}, "
                 f"console {site}/c/{community.slug}/duty/"
             )
+        self.stdout.write(
+            f"A newcomer joins without Stripe: sign up, then open the organiser's invite link "
+            f"{site}{invite.get_absolute_url()} (or use the demo payment on "
+            f"{site}/c/{community.slug}/join/)"
+        )
         self.stdout.write(f"Sign in with (password for all: {PASSWORD}):")
         self.stdout.write(f"  organiser  {ORGANISER}   (also a staff user for {site}/admin/)")
         self.stdout.write(f"  moderator  {MODERATOR}")
