@@ -160,8 +160,8 @@ def test_organiser_records_a_payment_and_reviews_the_ledger(
     expect(balances.locator("tfoot td, tfoot th").last).to_have_text("¥0.00")
     page.screenshot(path=artifacts / "m03-ledger.png", full_page=True)
 
-    # when: they filter the ledger by the member
-    page.get_by_label("Member id").fill(str(fund.payer.pk))
+    # when: they filter the ledger by the member's handle
+    page.get_by_label("Member").fill("newcomer")
     page.get_by_role("button", name="Filter").click()
     # then: only the newcomer's transaction
     expect(page.locator("#transactions tr.transaction")).to_have_count(1)

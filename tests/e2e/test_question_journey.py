@@ -207,7 +207,9 @@ def test_brief_is_scheduled_answered_with_preview_commented_and_rated(
     article.get_by_label("Add a comment").fill(COMMENT)
     article.get_by_role("button", name="Comment", exact=True).click()
 
-    expect(rater).to_have_url(f"{base}/c/{slug}/questions/{question.pk}/#answer-{answer.pk}")
+    # (said under the answer without a page reload: static/js/actions.js)
+    expect(article.locator(".action-status")).to_have_text("Your comment is posted.")
+    expect(rater).to_have_url(f"{base}/c/{slug}/questions/{question.pk}/")
     expect(article.locator(".discussion h3")).to_have_text("1 comment")
     comment = Comment.objects.get(answer=answer)
     shown = article.locator(f"#comment-{comment.pk}")
@@ -219,11 +221,11 @@ def test_brief_is_scheduled_answered_with_preview_commented_and_rated(
         recipient=circle.answerer.user, kind=Notification.Kind.NEW_COMMENT, comment=comment
     ).exists()
 
-    article.get_by_label("4★").check()
+    article.get_by_label("4 stars").check()
     article.get_by_role("button", name="Rate").click()
-    expect(rater.locator("ul.messages li.success")).to_have_text("Thanks for rating.")
+    expect(article.locator(".action-status")).to_have_text("Thanks for rating.")
     expect(article.locator(".rating")).to_have_text("★ 4.0 (1)")
-    expect(article.get_by_label("4★")).to_be_checked()
+    expect(article.get_by_label("4 stars")).to_be_checked()
     rater.screenshot(path=artifacts / "q08-rated.png", full_page=True)
     assert list(Rating.objects.values_list("answer", "rater", "stars")) == [
         (answer.pk, circle.rater.pk, 4)
