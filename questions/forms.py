@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from members import weeks
-from members.forms import set_choices
+from members.forms import TagChoiceField, set_choices, set_tag_choices
 from members.models import Community, Membership, Tag
 from members.widgets import FastSelect
 from questions.models import Notification, NotificationPreference, Question
@@ -56,9 +56,8 @@ class BriefForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    needs = forms.MultipleChoiceField(
-        label=_("Skills it needs"), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    # a searchable picker over the community's skills, in either language (members.forms)
+    needs = TagChoiceField(label=_("Skills it needs"), required=False)
     attachment = forms.FileField(
         label=_("Attachment"),
         required=False,
@@ -68,7 +67,7 @@ class BriefForm(forms.Form):
     def __init__(self, *args: Any, community: Community, vocabulary: list[Tag], **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.community = community
-        set_choices(self, "needs", [(t.name, t.name) for t in vocabulary])
+        set_tag_choices(self, "needs", vocabulary)
         first = weeks.first_week_for_brief(community)
         self.fields["preferred_week"] = WeekField(
             label=_("Preferred week"),
