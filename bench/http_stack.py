@@ -80,6 +80,7 @@ ROWS = [
     Row("framework floor (bench/floor)", "/", member=False, language=EN, server="floor"),
     Row("/healthz", "/healthz", member=False, language=EN),
     Row("community landing (anonymous)", "/c/{main}/", member=False),
+    Row("a member's home in the community", "/c/{main}/"),
     Row("questions list", "/c/{main}/questions/"),
     Row("this week", "/c/{main}/week/"),
     Row("directory", "/c/{main}/members/"),

@@ -136,7 +136,10 @@ def dashboard(
             author=viewer, question__in=[q.pk for q in this.questions]
         ).values_list("question_id", flat=True)
     )
-    last_budget, budget = schedules.budgets(community=community, weeks=[last_week, week])
+    # the reward fund only: the operations fund's per-day spread is not worked out
+    last_budget, budget = schedules.budgets(
+        community=community, weeks=[last_week, week], operations_fund=False
+    )
     moderator, moderator_id = _moderator(community, week)
     closed, winners = _winners(community, last_budget)
     answered = Answer.objects.filter(question=OuterRef("question"), author=viewer)

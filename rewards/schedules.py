@@ -171,13 +171,19 @@ def _late(
     return arrived - sum(int(getattr(c, late)) for c in before)
 
 
-def budgets(*, community: Community, weeks: list[datetime.date]) -> list[WeekBudget]:
+def budgets(
+    *, community: Community, weeks: list[datetime.date], operations_fund: bool = True
+) -> list[WeekBudget]:
     """The budgets of the given weeks (first days), in six queries. A week the close froze
     reads what it froze; an open week whose previous week is closed gets that week's
     rollover out and the late shares; weeks further ahead know only their shares (and
-    adjustments) until the weeks before them close."""
+    adjustments) until the weeks before them close.
+
+    ``operations_fund=False``, for a page that shows the reward fund only (a member's home):
+    the monthly fees' per-day spread, the costly part, is not worked out, and the
+    operations fund's scheduled and late shares of a week not yet closed read 0."""
     reward = reward_shares(community=community)
-    operations = operations_shares(community=community)
+    operations = operations_shares(community=community) if operations_fund else {}
     closes = sorted(
         WeekClose.objects.filter(community=community).select_related("moderator__profile"),
         key=lambda c: c.week,

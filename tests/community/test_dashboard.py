@@ -4,6 +4,7 @@ signed in who are not members). The clock is moved with time-machine, never wait
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from typing import Any
@@ -264,3 +265,19 @@ def test_a_moderator_is_told_how_many_briefs_wait_to_be_scheduled(
     page = texts(_home(client, organiser_of(community)))
     assert "2 briefs wait to be scheduled." in page
     assert "briefs wait" not in texts(_home(client, people[3]))
+
+
+def test_the_reward_side_of_a_budget_is_the_same_without_the_operations_fund(
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    from rewards import schedules
+
+    week = voted_week(time_machine, slug="glance-budget")
+    weekly.week_close(community=week.community, week=W45)
+    weeks_ = [W45, W45 + datetime.timedelta(days=7), W45 + datetime.timedelta(days=14)]
+    full = schedules.budgets(community=week.community, weeks=weeks_)
+    reward_only = schedules.budgets(community=week.community, weeks=weeks_, operations_fund=False)
+    assert [b.reward_budget for b in reward_only] == [b.reward_budget for b in full]
+    assert [b.reward_late for b in reward_only] == [b.reward_late for b in full]
+    assert reward_only[0].operations_budget == full[0].operations_budget  # W45 is frozen
+    assert full[1].reward_budget > 0
