@@ -23,7 +23,7 @@ from members import search, weeks
 from members import selectors as member_selectors
 from members import services as member_services
 from members.models import Community, Membership, Tag, User
-from questions import access, lifecycle, markdown
+from questions import access, attachments, lifecycle, markdown
 from questions.models import (
     Answer,
     AnswerRevision,
@@ -387,6 +387,7 @@ def answer_create(
         with transaction.atomic():
             answer.save()
             AnswerRevision.objects.create(answer=answer, number=1, body=text)
+            attachments.images_link(answer=answer)  # its readers may now see its images
             if question.asker_id != author.pk:
                 notify(
                     recipient=question.asker.user,
@@ -446,6 +447,7 @@ def answer_revise(
             changed = True
         if changed:
             locked.save()
+            attachments.images_link(answer=locked)  # the images the new text shows
     return locked
 
 

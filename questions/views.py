@@ -589,8 +589,6 @@ def answer_write(request: HttpRequest, slug: str, question_id: int) -> HttpRespo
                     answer = services.answer_create(
                         author=viewer, question=question, body=data["body"], attachment=upload
                     )
-                if viewer is not None:  # the images its body shows may now be seen by its readers
-                    attachments.images_link(answer=answer)
         except ValidationError as exc:
             attachments.attachment_discard(upload)
             add_to_form(form, exc)

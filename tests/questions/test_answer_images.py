@@ -299,3 +299,25 @@ def test_the_editor_page_has_the_toolbar_and_draft_settings(
     assert "data-bound" not in page
     page = client.post(_answer_url(question), {"body": ""}).content.decode()
     assert "data-bound" in page
+
+
+def test_an_answer_written_through_the_api_links_its_images_too(
+    client: Client, community: Community, question: Question, author: Membership
+) -> None:
+    from rest_framework.test import APIClient
+
+    # given an image the author uploaded while writing
+    client.force_login(author.user)
+    image, image_markdown = _upload_image(client, question)
+    # when the answer showing it is posted through the API
+    api = APIClient()
+    api.force_authenticate(author.user)
+    response = api.post(
+        f"/api/v1/questions/{question.pk}/answers/", {"body": f"See:\n\n{image_markdown}"}
+    )
+    assert response.status_code == 201
+    # then its readers may see the image
+    image.refresh_from_db()
+    assert image.shown_in_id == response.json()["id"]
+    client.force_login(add_member(community).user)
+    assert client.get(image.get_absolute_url()).status_code == 200
