@@ -417,6 +417,38 @@ def answers_with_editable_comments(
     )
 
 
+@dataclass(frozen=True)
+class VotingState:
+    """Where the viewer stands on the ballot of a question's week."""
+
+    open: bool  # the week's ballot takes votes now
+    may_vote: bool  # the viewer is a member who votes
+    my_votes: frozenset[int]  # the answers they voted for that week
+    votes_per_member: int
+
+    @property
+    def votes_left(self) -> int:
+        return max(self.votes_per_member - len(self.my_votes), 0)
+
+
+def voting_state(*, viewer: Membership | None, question: Question) -> VotingState:
+    """The question page's voting controls, and the answer card re-rendered after a vote
+    (questions.views), read the same way: one query for the viewer's votes that week."""
+    week = question.session.week if question.session else None
+    may_vote = access.is_writer(viewer)
+    my_votes: frozenset[int] = frozenset()
+    if may_vote and week is not None:
+        my_votes = frozenset(
+            Vote.objects.filter(voter=viewer, week=week).values_list("answer_id", flat=True)
+        )
+    return VotingState(
+        open=week is not None and lifecycle.question_phase(question) == lifecycle.Phase.VOTING,
+        may_vote=may_vote,
+        my_votes=my_votes,
+        votes_per_member=question.community.votes_per_member,
+    )
+
+
 def question_page(
     *,
     viewer: Membership | None,
@@ -432,13 +464,8 @@ def question_page(
     comments. ``page`` is read leniently (a bad or too large number gives the last page)."""
     phase = lifecycle.question_phase(question)
     week = question.session.week if question.session else None
-    voting_open = week is not None and phase == lifecycle.Phase.VOTING
-    may_vote = access.is_writer(viewer)
-    my_votes: set[int] = set()
-    if may_vote and week is not None:
-        my_votes = set(
-            Vote.objects.filter(voter=viewer, week=week).values_list("answer_id", flat=True)
-        )
+    voting = voting_state(viewer=viewer, question=question)
+    voting_open, may_vote, my_votes = voting.open, voting.may_vote, voting.my_votes
     ordered = _ordered_answers(viewer=viewer, question=question, order=order)
     ids = [pk for pk, _author in ordered]
     pager = Paginator(ids, per_page).get_page(page)
@@ -447,7 +474,7 @@ def question_page(
         question=question,
         ids=list(pager.object_list),
         voting_open=voting_open,
-        my_votes=frozenset(my_votes),
+        my_votes=my_votes,
         bodies=bodies,
     )
     editable_comments = load_threads(views, viewer=viewer) if threads else set()
@@ -479,7 +506,7 @@ def question_page(
         voting_opens_at=weeks.voting_opens_at(question.community, week) if week else None,
         voting_open=voting_open,
         may_vote=may_vote,
-        votes_left=max(question.community.votes_per_member - len(my_votes), 0),
+        votes_left=voting.votes_left,
         can_edit_brief=access.may_edit_brief(viewer, question),
         can_moderate=access.has_moderator_powers(viewer),
         can_schedule=access.may_schedule(viewer, question),

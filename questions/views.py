@@ -36,7 +36,6 @@ from questions import (
     access,
     attachments,
     fragments,
-    lifecycle,
     markdown,
     selectors,
     services,
@@ -53,7 +52,7 @@ from questions.forms import (
     RemoveCommentForm,
     ScheduleForm,
 )
-from questions.models import Answer, Attachment, Comment, Notification, Question, Vote
+from questions.models import Answer, Attachment, Comment, Notification, Question
 from questions.notifications import mark_read
 
 
@@ -948,26 +947,20 @@ def _answer_in_place(
     question = answer.question
     community = question.community
     on_discussion = request.headers.get("X-Answer-Page") == "discussion"
-    week = question.session.week if question.session else None
-    voting_open = week is not None and lifecycle.question_phase(question) == lifecycle.Phase.VOTING
-    may_vote = access.is_writer(viewer)
-    my_votes: frozenset[int] = frozenset()
-    if may_vote and week is not None:
-        my_votes = frozenset(
-            Vote.objects.filter(voter=viewer, week=week).values_list("answer_id", flat=True)
-        )
+    voting = selectors.voting_state(viewer=viewer, question=question)
+    voting_open, may_vote = voting.open, voting.may_vote
     views = selectors.answer_views(
         viewer=viewer,
         question=question,
         ids=[answer.pk],
         voting_open=voting_open,
-        my_votes=my_votes,
+        my_votes=voting.my_votes,
     )
     if not views:
         raise Http404(_("No such answer."))
     limit = None if on_discussion else selectors.COMMENTS_SHOWN
     _answers_html(request, views, viewer=viewer, community=community, limit=limit)
-    votes_left = max(community.votes_per_member - len(my_votes), 0)
+    votes_left = voting.votes_left
     return render(
         request,
         "questions/_answer_response.html",
