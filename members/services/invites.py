@@ -53,7 +53,9 @@ def open_invites(*, community: Community) -> list[JoinInvite]:
         invite
         for invite in JoinInvite.objects.filter(
             community=community, revoked_at__isnull=True, expires_at__gt=now
-        ).order_by("-created_at", "-pk")
+        )
+        .select_related("community")  # their links name it (get_absolute_url)
+        .order_by("-created_at", "-pk")
         if invite.uses < invite.max_uses
     ]
 

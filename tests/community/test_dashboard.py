@@ -281,3 +281,24 @@ def test_the_reward_side_of_a_budget_is_the_same_without_the_operations_fund(
     assert [b.reward_late for b in reward_only] == [b.reward_late for b in full]
     assert reward_only[0].operations_budget == full[0].operations_budget  # W45 is frozen
     assert full[1].reward_budget > 0
+
+
+def test_in_the_growth_phase_the_home_page_names_winners_by_handle_only(
+    client: Any, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    week = voted_week(time_machine, slug="glance-private")
+    community = week.community
+    winner = week.answers[2].author
+    winner.profile.real_name = "Wang Secret-Name"
+    winner.profile.company = "Hidden Company Ltd"
+    winner.profile.save(update_fields=["real_name", "company"])
+    community.phase = community.Phase.GROWTH
+    community.save(update_fields=["phase"])
+    weekly.week_close(community=community, week=W45)
+    viewer = week.members[45]  # a member who voted, not an organiser
+    page = texts(_home(client, viewer))
+    assert str(winner.profile.handle) in page
+    assert "Wang Secret-Name" not in page
+    assert "Hidden Company Ltd" not in page
+    # the organiser's home names them by handle too (a page every member shares in kind)
+    assert "Wang Secret-Name" not in texts(_home(client, organiser_of(community)))
